@@ -1,0 +1,519 @@
+"""All database models of the tracker, in one place.
+
+A dossier is written by intake, read by deadlines and reports, so no feature
+owns the tables; features own behaviour. Models stay thin: columns,
+relationships, simple derived properties.
+
+Glossary (use these English words everywhere):
+hồ sơ = dossier · thủ tục hành chính (TTHC) = procedure · Bộ phận một cửa =
+one-stop desk · giấy tiếp nhận và hẹn trả kết quả = receipt · yêu cầu bổ sung =
+supplement request · từ chối = refusal · phiếu xin lỗi = apology · quá hạn =
+overdue · sắp đến hạn = due soon · ngày làm bù = make-up working day · lĩnh vực =
+field · đơn vị = unit · chuyển xử lý = forward · trả kết quả = hand over.
+
+Datetimes are naive local time of Asia/Ho_Chi_Minh (domain.md §8), named ``*_at``.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any, Optional
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from tthc.extensions import db
+from tthc.text import fold
+
+
+def local_now() -> datetime:
+    """Current naive local time in the configured zone (Asia/Ho_Chi_Minh)."""
+    from tthc.clock import now
+
+    return now()
+
+
+class UserRole(str, enum.Enum):
+    RECEPTION = "reception"
+    HANDLER = "handler"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+ROLE_LABELS = {
+    "reception": "Tiếp nhận (Một cửa)",
+    "handler": "Chuyên viên xử lý",
+    "supervisor": "Lãnh đạo / giám sát",
+    "admin": "Quản trị hệ thống",
+}
+
+
+class ProcedureLimitUnit(str, enum.Enum):
+    WORKING_DAYS = "working_days"
+    WORKING_HOURS = "working_hours"
+    CALENDAR_DAYS = "calendar_days"
+    MONTHS = "months"
+    NONE = "none"
+
+
+LIMIT_UNIT_LABELS = {
+    "working_days": "ngày làm việc",
+    "working_hours": "giờ làm việc",
+    "calendar_days": "ngày",
+    "months": "tháng",
+    "none": "không quy định thời hạn",
+}
+
+
+class ProcedureSupplementRule(str, enum.Enum):
+    RESTART = "restart"
+    PAUSE = "pause"
+
+
+SUPPLEMENT_RULE_LABELS = {
+    "restart": "Tính lại từ đầu khi nhận đủ hồ sơ bổ sung",
+    "pause": "Tạm dừng trong thời gian chờ bổ sung",
+}
+
+
+class ProcedureOnlineLevel(str, enum.Enum):
+    FULL = "Toàn trình"
+    PARTIAL = "Một phần"
+
+
+class ProcedureDocumentKind(str, enum.Enum):
+    ORIGINAL = "original"
+    COPY = "copy"
+    ORIGINAL_OR_COPY = "original_or_copy"
+
+
+DOCUMENT_KIND_LABELS = {
+    "original": "Bản chính",
+    "copy": "Bản sao",
+    "original_or_copy": "Bản chính hoặc bản sao",
+}
+
+
+class Unit(db.Model):
+    """A handling unit of the department (phòng, chi cục) or the desk itself."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def __repr__(self) -> str:
+        return f"<Unit {self.code}>"
+
+
+class Procedure(db.Model):
+    """An administrative procedure of the catalog (domain.md §2)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    national_code: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    name_search: Mapped[str] = mapped_column(Text, index=True, default="")
+    field: Mapped[str] = mapped_column(String(255), index=True)
+    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("unit.id"))
+    fee: Mapped[str] = mapped_column(Text, default="")
+    online_level: Mapped[str] = mapped_column(String(32), default="")
+    # Time limit: the statutory one, and the department's committed (reduced) one.
+    limit_unit: Mapped[Optional[str]] = mapped_column(String(16))  # statutory unit
+    statutory_amount: Mapped[Optional[int]] = mapped_column(Integer)
+    committed_amount: Mapped[Optional[int]] = mapped_column(Integer)
+    committed_unit: Mapped[Optional[str]] = mapped_column(String(16))
+    supplement_rule: Mapped[str] = mapped_column(String(16), default="restart")
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+    effective_date: Mapped[Optional[date]] = mapped_column(Date)
+    submission_info: Mapped[str] = mapped_column(Text, default="")
+    result_location: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    inactive_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=local_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=local_now, onupdate=local_now)
+
+    unit: Mapped[Optional[Unit]] = relationship()
+    documents: Mapped[list["ProcedureDocument"]] = relationship(
+        back_populates="procedure", order_by="ProcedureDocument.position", cascade="all, delete-orphan"
+    )
+    steps: Mapped[list["ProcedureStep"]] = relationship(
+        back_populates="procedure", order_by="ProcedureStep.position", cascade="all, delete-orphan"
+    )
+
+    def set_name(self, name: str) -> None:
+        self.name = name
+        self.name_search = fold(name)
+
+    @property
+    def effective_unit(self) -> Optional[str]:
+        """The unit deadlines use: the committed one when set (domain.md §2)."""
+        if self.committed_amount is not None and self.committed_unit:
+            return self.committed_unit
+        return self.limit_unit
+
+    @property
+    def effective_amount(self) -> Optional[int]:
+        if self.committed_amount is not None and self.committed_unit:
+            return self.committed_amount
+        return self.statutory_amount
+
+    @property
+    def has_limit(self) -> bool:
+        return self.effective_unit is not None
+
+    def __repr__(self) -> str:
+        return f"<Procedure {self.national_code or self.id}>"
+
+
+class ProcedureDocument(db.Model):
+    """A component of the dossier to submit (thành phần hồ sơ)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedure.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20), default="original")
+    count: Mapped[int] = mapped_column(Integer, default=1)
+
+    procedure: Mapped[Procedure] = relationship(back_populates="documents")
+
+
+class ProcedureStep(db.Model):
+    """A step of multi-unit processing (liên thông) with its share of the committed time."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedure.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(Text, default="")
+    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("unit.id"))
+    share_amount: Mapped[int] = mapped_column(Integer)
+
+    procedure: Mapped[Procedure] = relationship(back_populates="steps")
+    unit: Mapped[Optional[Unit]] = relationship()
+
+
+class User(UserMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(255), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("unit.id"))
+    is_unit_head: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    email: Mapped[str] = mapped_column(String(255), default="")
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    # Bumped on password change/reset/deactivation: invalidates other sessions.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=local_now)
+    last_login_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+
+    unit: Mapped[Optional[Unit]] = relationship()
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return bool(self.active)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_epoch}"
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS.get(self.role, self.role)
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+
+class ApiToken(db.Model):
+    """A bearer token for the JSON API, stored hashed (SHA-256) and revocable."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=local_now)
+    last_used_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class LoginAttempt(db.Model):
+    """Login attempts, kept in the database so throttling holds across gunicorn workers."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=local_now, index=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    ip: Mapped[str] = mapped_column(String(64), index=True, default="")
+    success: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AuditLog(db.Model):
+    """Append-only record of every change: who, when, what, before and after."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=local_now, index=True)
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[Optional[str]] = mapped_column(String(64))
+    before: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    after: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(Text, default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+
+    user: Mapped[Optional[User]] = relationship()
+
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
+
+
+class CalendarOverride(db.Model):
+    """An administrator's edit of the working-day calendar, citing the official notice.
+
+    ``working=False`` makes the date a day off; ``working=True`` makes it a working
+    day (a make-up Saturday, or cancelling a day off).
+    """
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    working: Mapped[bool] = mapped_column(Boolean)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=local_now)
+
+
+class CalendarYear(db.Model):
+    """A year whose estimated schedule an administrator confirmed against the official notice."""
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    confirmed_at: Mapped[datetime] = mapped_column(DateTime, default=local_now)
+    confirmed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class DossierStatus(str, enum.Enum):
+    RECEIVED = "received"
+    IN_PROGRESS = "in_progress"
+    AWAITING_SUPPLEMENT = "awaiting_supplement"
+    FINISHED = "finished"
+    HANDED_OVER = "handed_over"
+    RETURNED_UNPROCESSED = "returned_unprocessed"
+    WITHDRAWN = "withdrawn"
+    CANCELLED = "cancelled"
+
+
+OPEN_STATUSES = ("received", "in_progress", "awaiting_supplement")
+
+STATUS_LABELS = {
+    "received": "Đã tiếp nhận",
+    "in_progress": "Đang xử lý",
+    "awaiting_supplement": "Chờ bổ sung",
+    "finished": "Đã có kết quả",
+    "handed_over": "Đã trả kết quả",
+    "returned_unprocessed": "Trả lại hồ sơ",
+    "withdrawn": "Đã rút hồ sơ",
+    "cancelled": "Đã hủy (nhập nhầm)",
+}
+
+
+class DossierChannel(str, enum.Enum):
+    DIRECT = "direct"
+    ONLINE = "online"
+    POSTAL = "postal"
+
+
+CHANNEL_LABELS = {"direct": "Trực tiếp", "online": "Trực tuyến", "postal": "Bưu chính công ích"}
+
+
+class Dossier(db.Model):
+    """A dossier received at the one-stop desk (domain.md §4–§6, §8)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    external_code: Mapped[bool] = mapped_column(Boolean, default=False)
+    reception_point: Mapped[str] = mapped_column(String(255), default="")
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedure.id"), index=True)
+    # The procedure's rule in force at reception: limit, supplement rule, steps, legal basis.
+    rule: Mapped[dict[str, Any]] = mapped_column(JSON)
+    field: Mapped[str] = mapped_column(String(255), index=True)
+    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("unit.id"), index=True)
+    current_unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("unit.id"))
+
+    applicant_kind: Mapped[str] = mapped_column(String(16), default="individual")
+    applicant_name: Mapped[str] = mapped_column(String(255))
+    applicant_name_search: Mapped[str] = mapped_column(String(255), index=True, default="")
+    applicant_id_number: Mapped[str] = mapped_column(String(32), default="", index=True)
+    applicant_phone: Mapped[str] = mapped_column(String(32), default="", index=True)
+    applicant_email: Mapped[str] = mapped_column(String(255), default="")
+    applicant_address: Mapped[str] = mapped_column(Text, default="")
+    request_summary: Mapped[str] = mapped_column(Text, default="")
+
+    channel: Mapped[str] = mapped_column(String(16), index=True)
+    documents: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    sets: Mapped[int] = mapped_column(Integer, default=1)
+    submitted_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    received_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    received_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id"))
+    register_year: Mapped[int] = mapped_column(Integer)
+    register_number: Mapped[int] = mapped_column(Integer)
+
+    effective_start_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    forwarding_deadline_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    original_deadline_at: Mapped[Optional[datetime]] = mapped_column(DateTime, index=True)
+    deadline_at: Mapped[Optional[datetime]] = mapped_column(DateTime, index=True)
+    appointment_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+
+    status: Mapped[str] = mapped_column(String(24), index=True, default="received")
+    result: Mapped[Optional[str]] = mapped_column(String(16))  # approved | refused
+    forwarded_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    finished_at: Mapped[Optional[datetime]] = mapped_column(DateTime, index=True)
+    handed_over_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    closed_at: Mapped[Optional[datetime]] = mapped_column(DateTime)  # returned/withdrawn/cancelled
+    classification: Mapped[Optional[str]] = mapped_column(String(16))  # early | on_time | late
+    extended: Mapped[bool] = mapped_column(Boolean, default=False)
+    supplement_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    # Flags set by the scan (pages compute overdue live; flags drive alerts).
+    flag_due_soon: Mapped[bool] = mapped_column(Boolean, default=False)
+    flag_overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    flag_not_forwarded: Mapped[bool] = mapped_column(Boolean, default=False)
+    flag_apology_missing: Mapped[bool] = mapped_column(Boolean, default=False)
+    flag_late_supplement_request: Mapped[bool] = mapped_column(Boolean, default=False)
+    flag_finished_late: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=local_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=local_now, onupdate=local_now)
+
+    procedure: Mapped[Procedure] = relationship()
+    unit: Mapped[Optional[Unit]] = relationship(foreign_keys=[unit_id])
+    current_unit: Mapped[Optional[Unit]] = relationship(foreign_keys=[current_unit_id])
+    received_by: Mapped[Optional[User]] = relationship()
+    events: Mapped[list["DossierEvent"]] = relationship(
+        back_populates="dossier", order_by="DossierEvent.seq", cascade="all, delete-orphan"
+    )
+    handovers: Mapped[list["DossierHandover"]] = relationship(
+        back_populates="dossier", order_by="DossierHandover.position", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        UniqueConstraint("register_year", "register_number", name="uq_dossier_register"),
+        Index("ix_dossier_open_deadline", "status", "deadline_at"),
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+    def __repr__(self) -> str:
+        return f"<Dossier {self.code}>"
+
+
+class DossierEvent(db.Model):
+    """Append-only history of a dossier; deadlines are derived from these events."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(DateTime)  # the true time of the event
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=local_now)
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id"))
+    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("unit.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # A voiding event points at the event it voids; nothing is deleted.
+    voids_event_id: Mapped[Optional[int]] = mapped_column(ForeignKey("dossier_event.id"))
+    voided: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    dossier: Mapped[Dossier] = relationship(back_populates="events")
+    user: Mapped[Optional[User]] = relationship()
+    unit: Mapped[Optional[Unit]] = relationship()
+
+    __table_args__ = (UniqueConstraint("dossier_id", "seq", name="uq_dossier_event_seq"),)
+
+
+class DossierHandover(db.Model):
+    """A row of the control slip (form 05): one hand-over between units."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    event_id: Mapped[Optional[int]] = mapped_column(ForeignKey("dossier_event.id"))
+    from_unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("unit.id"))
+    to_unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("unit.id"))
+    handed_at: Mapped[datetime] = mapped_column(DateTime)
+    giver_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id"))
+    receiver_name: Mapped[str] = mapped_column(String(255), default="")
+    quota_deadline_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    completed_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    result: Mapped[Optional[str]] = mapped_column(String(16))  # early | on_time | late
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    dossier: Mapped[Dossier] = relationship(back_populates="handovers")
+    from_unit: Mapped[Optional[Unit]] = relationship(foreign_keys=[from_unit_id])
+    to_unit: Mapped[Optional[Unit]] = relationship(foreign_keys=[to_unit_id])
+    giver: Mapped[Optional[User]] = relationship()
+
+
+class DossierCodeCounter(db.Model):
+    """Per agency and day, the last sequence number issued (domain.md §6: gapless, never reused)."""
+
+    agency_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RegisterCounter(db.Model):
+    """Per year, the last entry number of the register (form 06, numbered from 01 each year)."""
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DeskContact(db.Model):
+    """Guidance (form 02) or refusal (form 03) at the desk before any dossier exists: uncoded."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # guidance | refusal
+    procedure_id: Mapped[Optional[int]] = mapped_column(ForeignKey("procedure.id"))
+    applicant_name: Mapped[str] = mapped_column(String(255))
+    applicant_phone: Mapped[str] = mapped_column(String(32), default="")
+    applicant_address: Mapped[str] = mapped_column(Text, default="")
+    request_summary: Mapped[str] = mapped_column(Text, default="")
+    documents_to_add: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text)
+    officer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=local_now)
+
+    procedure: Mapped[Optional[Procedure]] = relationship()
+    officer: Mapped[Optional[User]] = relationship()

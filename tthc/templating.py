@@ -1,0 +1,68 @@
+"""Jinja filters and globals shared by every template (dates in Vietnamese formats, labels, navigation)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import current_app, request, url_for
+from flask_login import current_user
+
+from tthc import models
+
+
+def format_dt(value: datetime | None) -> str:
+    """hh:mm dd/mm/yyyy, the format of the receipt (Circular 01/2018, form 01)."""
+    return value.strftime("%H:%M %d/%m/%Y") if value else ""
+
+
+def format_date(value: date | datetime | None) -> str:
+    return value.strftime("%d/%m/%Y") if value else ""
+
+
+def limit_text(amount, unit) -> str:
+    if unit == "none":
+        return models.LIMIT_UNIT_LABELS["none"]
+    if unit is None or amount is None:
+        return "Chưa có thời hạn"
+    return f"{amount} {models.LIMIT_UNIT_LABELS.get(unit, unit)}"
+
+
+# (endpoint, label, roles)
+NAVIGATION = [
+    ("main.index", "Trang chủ", ("reception", "handler", "supervisor", "admin")),
+    ("catalog.list_procedures", "Danh mục thủ tục", ("reception", "handler", "supervisor", "admin")),
+    ("deadlines.show_calendar", "Lịch làm việc", ("supervisor", "admin")),
+    ("admin.list_users", "Tài khoản", ("admin",)),
+    ("admin.list_units", "Đơn vị", ("admin",)),
+]
+
+
+def navigation():
+    if not current_user.is_authenticated:
+        return []
+    items = []
+    for endpoint, label, roles in NAVIGATION:
+        if current_user.role in roles and endpoint in current_app.view_functions:
+            items.append({"url": url_for(endpoint), "label": label,
+                          "active": request.endpoint == endpoint})
+    return items
+
+
+def init_app(app) -> None:
+    app.jinja_env.filters["dt"] = format_dt
+    app.jinja_env.filters["d"] = format_date
+    app.jinja_env.globals.update(
+        limit_text=limit_text,
+        navigation=navigation,
+        ROLE_LABELS=models.ROLE_LABELS,
+        LIMIT_UNIT_LABELS=models.LIMIT_UNIT_LABELS,
+        DOCUMENT_KIND_LABELS=models.DOCUMENT_KIND_LABELS,
+        SUPPLEMENT_RULE_LABELS=models.SUPPLEMENT_RULE_LABELS,
+        STATUS_LABELS=models.STATUS_LABELS,
+        CHANNEL_LABELS=models.CHANNEL_LABELS,
+    )
+
+    @app.context_processor
+    def agency():
+        cfg = app.config
+        return {"agency": {"name": cfg["AGENCY_NAME"], "parent": cfg["PARENT_AGENCY"], "code": cfg["AGENCY_CODE"],
+                           "address": cfg["AGENCY_ADDRESS"], "place": cfg["AGENCY_PLACE"], "phone": cfg["AGENCY_PHONE"]}}
