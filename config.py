@@ -80,7 +80,7 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret-key"
-    SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL_ACTIVE", "sqlite://")
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
     LOGIN_MAX_FAILURES = 5
 
 

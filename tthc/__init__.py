@@ -63,6 +63,12 @@ def create_app(config_class: type | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(deadline_views.bp)
     deadline_cli.init_app(app)
 
+    from intake import api as intake_api, views as intake_views
+
+    app.register_blueprint(intake_views.bp)
+    app.register_blueprint(intake_api.bp)
+    csrf.exempt(intake_api.bp)  # the API authenticates with bearer tokens, not cookies
+
     from tthc.templating import init_app as init_templating
 
     init_templating(app)
