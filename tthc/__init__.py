@@ -40,7 +40,12 @@ def create_app(config_class: type | None = None, **overrides: Any) -> Flask:
                 "TTHC_SECRET_KEY is not set: refusing to start without a secret key "
                 "(set it, or TTHC_ENV=development for local use)."
             )
-    _check_office_hours(app)
+    from deadlines.workdays import OfficeHours
+
+    try:
+        OfficeHours.parse(app.config["OFFICE_HOURS"])
+    except ValueError as exc:
+        raise RuntimeError(f"TTHC_OFFICE_HOURS is invalid: {exc}") from exc
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True)
@@ -81,15 +86,6 @@ def _normalise_db_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
-
-
-def _check_office_hours(app: Flask) -> None:
-    from deadlines.workdays import OfficeHours
-
-    try:
-        OfficeHours.parse(app.config["OFFICE_HOURS"])
-    except ValueError as exc:
-        raise RuntimeError(f"TTHC_OFFICE_HOURS is invalid: {exc}") from exc
 
 
 def _configure_sqlite(app: Flask) -> None:
