@@ -29,6 +29,12 @@ def limit_text(amount, unit) -> str:
 # (endpoint, label, roles)
 NAVIGATION = [
     ("main.index", "Trang chủ", ("reception", "handler", "supervisor", "admin")),
+    ("intake.new_dossier", "Tiếp nhận hồ sơ", ("reception",)),
+    ("intake.list_dossiers", "Hồ sơ", ("reception", "handler", "supervisor", "admin")),
+    ("intake.list_desk_contacts", "Hướng dẫn, từ chối tại quầy", ("reception", "supervisor")),
+    ("watch.show_dashboard", "Theo dõi", ("supervisor", "handler")),
+    ("watch.list_alerts", "Cảnh báo", ("supervisor", "handler")),
+    ("reports.index", "Báo cáo", ("supervisor", "admin")),
     ("catalog.list_procedures", "Danh mục thủ tục", ("reception", "handler", "supervisor", "admin")),
     ("deadlines.show_calendar", "Lịch làm việc", ("supervisor", "admin")),
     ("admin.list_users", "Tài khoản", ("admin",)),
