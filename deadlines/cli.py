@@ -31,7 +31,7 @@ def _overrides_or_none():
 
 
 @deadlines_cli.command("offdays")
-@click.argument("year", type=click.IntRange(1, 9998))
+@click.argument("year", type=click.IntRange(2000, 2100))  # the span of the working calendar (build_calendar)
 def offdays_command(year: int):
     """Print the weekdays off and make-up days of YEAR, one per line: `YYYY-MM-DD off|makeup <name>`."""
     overrides = _overrides_or_none()

@@ -13,7 +13,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from deadlines import offdays
@@ -29,9 +29,9 @@ bp = Blueprint("deadlines", __name__, url_prefix="/calendar")
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 WEEKDAYS = ["T2", "T3", "T4", "T5", "T6", "T7", "CN"]
 ACTIONS = [
-    ("off", "Đặt là ngày nghỉ"),
-    ("working", "Đặt là ngày làm việc (làm bù hoặc hủy ngày nghỉ)"),
-    ("revert", "Bỏ điều chỉnh (trở về lịch gốc)"),
+    SelectChoice(value="off", label="Đặt là ngày nghỉ"),
+    SelectChoice(value="working", label="Đặt là ngày làm việc (làm bù hoặc hủy ngày nghỉ)"),
+    SelectChoice(value="revert", label="Bỏ điều chỉnh (trở về lịch gốc)"),
 ]
 
 
@@ -111,6 +111,8 @@ def show_calendar():
         day_form=DayEditForm(),
         confirm_form=ConfirmYearForm(),
         can_edit=current_user.role == "admin",
+        first_year=FIRST_YEAR,
+        last_year=LAST_YEAR,
     )
 
 

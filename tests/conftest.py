@@ -7,6 +7,7 @@ parametrised over the available backends (test ids end in [sqlite] / [postgresql
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -17,9 +18,13 @@ from tests.helpers import csrf_token
 from tthc import create_app
 from tthc.extensions import db
 
-PG_URL = os.environ.get("TTHC_TEST_DATABASE_URL", "").strip()
-if PG_URL.startswith("postgresql://"):
-    PG_URL = "postgresql+psycopg://" + PG_URL[len("postgresql://"):]
+PG_BASE_URL = os.environ.get("TTHC_TEST_DATABASE_URL", "").strip()
+if PG_BASE_URL.startswith("postgresql://"):
+    PG_BASE_URL = "postgresql+psycopg://" + PG_BASE_URL[len("postgresql://"):]
+# Each test session works in its own schema, so that concurrent runs on one database never collide.
+PG_SCHEMA = f"tthc_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+PG_URL = (f"{PG_BASE_URL}{'&' if '?' in PG_BASE_URL else '?'}options=-csearch_path%3D{PG_SCHEMA}"
+          if PG_BASE_URL else "")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
@@ -34,15 +39,19 @@ def pytest_report_header(config):
 def pg_schema_ready():
     """Create the schema once per session on PostgreSQL (tests truncate between runs)."""
     if not PG_URL:
-        return None
+        yield None
+        return
+    base = create_engine(PG_BASE_URL)
+    with base.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{PG_SCHEMA}"'))
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=PG_URL)
     with app.app_context():
-        db.drop_all()
-        with db.engine.begin() as conn:  # tables left by migration tests or older schemas
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
         db.create_all()
         db.engine.dispose()
-    return PG_URL
+    yield PG_URL
+    with base.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
+    base.dispose()
 
 
 def _truncate_all(engine) -> None:
@@ -135,10 +144,19 @@ def auth(app, client):
 
 
 @pytest.fixture
-def pg_url():
+def pg_url(request):
+    """The session's PostgreSQL URL (its own schema, tables created)."""
     if not PG_URL:
         pytest.skip("TTHC_TEST_DATABASE_URL not set: PostgreSQL test not run")
-    return PG_URL
+    return request.getfixturevalue("pg_schema_ready")
+
+
+@pytest.fixture
+def pg_base_url():
+    """The PostgreSQL database itself, for tests that make their own schema."""
+    if not PG_BASE_URL:
+        pytest.skip("TTHC_TEST_DATABASE_URL not set: PostgreSQL test not run")
+    return PG_BASE_URL
 
 
 @pytest.fixture

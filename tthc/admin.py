@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from tthc import accounts, audit
@@ -19,7 +19,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 class UserForm(FlaskForm):
     username = StringField("Tên đăng nhập", validators=[DataRequired("Nhập tên đăng nhập."), Length(max=64)])
     full_name = StringField("Họ và tên", validators=[Length(max=255)])
-    role = SelectField("Vai trò", choices=list(ROLE_LABELS.items()))
+    role = SelectField("Vai trò", choices=[SelectChoice(value=k, label=v) for k, v in ROLE_LABELS.items()])
     unit_id = SelectField("Đơn vị", coerce=str, validators=[Optional()])
     is_unit_head = BooleanField("Trưởng đơn vị (ký phiếu xin lỗi, nhận cảnh báo của đơn vị)")
     active = BooleanField("Đang hoạt động", default=True)
@@ -34,7 +34,8 @@ class UnitForm(FlaskForm):
 
 def _unit_choices():
     units = db.session.scalars(select(Unit).order_by(Unit.name)).all()
-    return [("", "— Không thuộc đơn vị —")] + [(str(u.id), u.name) for u in units]
+    return [SelectChoice(value="", label="— Không thuộc đơn vị —")] + [
+        SelectChoice(value=str(u.id), label=u.name) for u in units]
 
 
 @bp.route("/users")

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from tthc import accounts
@@ -78,6 +78,7 @@ def list_users_command():
 
 
 @click.command("demo")
+@with_appcontext
 def demo_command():
     """Load the demo agency data, units, sample catalog and one account per role (idempotent)."""
     from tthc.demo import load_demo
@@ -89,6 +90,7 @@ def demo_command():
 
 
 @click.command("backup")
+@with_appcontext
 @click.option("--out", "out_path", default=None, help="Target file (default: instance/backups/tthc-YYYYmmdd-HHMMSS.sqlite).")
 def backup_command(out_path):
     """Write a consistent copy of the SQLite database while the app runs (SQLite's backup API)."""
