@@ -1,0 +1,92 @@
+"""Dossier codes and register numbers (domain.md §6; Circular 01/2018/TT-VPCP, Art. 19).
+
+A code is ``<agency code>-YYMMDD-XXXX``: the agency's identifier code (Circular
+10/2016/TT-BTTTT format, e.g. ``000.00.31.H49``), the reception date and a
+4-digit sequence of the dossiers that agency received that day.
+
+How the sequence stays unique and gapless under several gunicorn workers: the
+counter row (agency, day) is incremented by one atomic
+``INSERT ... ON CONFLICT DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq``
+in the *same transaction* as the dossier insert.
+
+* PostgreSQL: the upsert takes the row lock and keeps it until the transaction
+  ends; a second intake on the same day waits for it, then reads the committed
+  value. A rolled-back intake rolls the counter back too, so no number is lost.
+* SQLite: the app opens every writing transaction with ``BEGIN IMMEDIATE``
+  (``tthc._configure_sqlite``), so writers are serialised by the database lock.
+
+The register of form 06 (numbered from 1 each year) uses the same technique on
+``RegisterCounter``. External codes (issued by the provincial Public
+Administration Service Centre, domain.md §8) consume no number.
+
+Decision: a day has at most 9,999 numbers (the 4 digits of the Circular). The
+10,000th intake of a day is refused (:class:`SequenceExhausted`, a 409 for the
+user) rather than given a 5-digit code that other systems would not parse; the
+counter increment is rolled back with the refused intake.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from sqlalchemy import select
+
+from tthc.models import DossierCodeCounter, RegisterCounter
+
+MAX_SEQUENCE = 9999
+
+
+class SequenceExhausted(Exception):
+    """The day's 9,999 dossier numbers are used up."""
+
+
+def format_code(agency_code: str, day: date, seq: int) -> str:
+    return f"{agency_code}-{day:%y%m%d}-{seq:04d}"
+
+
+def code_pattern(agency_code: str) -> re.Pattern:
+    """Matches the codes this product issues for ``agency_code`` (groups: yymmdd, sequence)."""
+    return re.compile(rf"^{re.escape(agency_code)}-(\d{{6}})-(\d{{4}})$")
+
+
+def _upsert_increment(session, table, key: dict, column: str) -> int:
+    """Atomically add 1 to ``column`` of the row ``key`` (creating it at 1) and return the new value."""
+    dialect = session.get_bind().dialect.name
+    col = table.c[column]
+    if dialect in ("postgresql", "sqlite"):
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        stmt = insert(table).values(**key, **{column: 1})
+        stmt = stmt.on_conflict_do_update(index_elements=list(key), set_={column: col + 1}).returning(col)
+        return int(session.execute(stmt).scalar_one())
+    # Other databases (not shipped): lock the row, then update or insert.
+    where = [table.c[k] == v for k, v in key.items()]
+    current = session.execute(select(col).where(*where).with_for_update()).scalar_one_or_none()
+    if current is None:
+        session.execute(table.insert().values(**key, **{column: 1}))
+        return 1
+    session.execute(table.update().where(*where).values(**{column: col + 1}))
+    return current + 1
+
+
+def next_sequence(session, agency_code: str, day: date) -> int:
+    """The next number of ``day`` for ``agency_code``; raises SequenceExhausted past 9,999."""
+    seq = _upsert_increment(session, DossierCodeCounter.__table__, {"agency_code": agency_code, "day": day},
+                            "last_seq")
+    if seq > MAX_SEQUENCE:
+        raise SequenceExhausted(
+            f"Đã dùng hết {MAX_SEQUENCE} số hồ sơ của ngày {day:%d/%m/%Y}; không thể cấp thêm mã trong ngày này."
+        )
+    return seq
+
+
+def issue_code(session, agency_code: str, day: date) -> str:
+    """A new dossier code for a dossier received on ``day`` (call inside the intake's transaction)."""
+    return format_code(agency_code, day, next_sequence(session, agency_code, day))
+
+
+def next_register_number(session, year: int) -> int:
+    """The next entry of the register (form 06) of ``year``, numbered from 1 each year."""
+    return _upsert_increment(session, RegisterCounter.__table__, {"year": year}, "last_number")

@@ -1,0 +1,1089 @@
+"""The reception desk's domain services: the only place where a dossier changes.
+
+Views, the JSON API and CLI commands parse input and call these functions; the
+functions check role, state and data (domain.md §4, §6, §8), write through the
+session, recompute deadlines through ``deadlines.store.refresh_dossier`` and
+flush. The caller commits (or rolls back on :class:`IntakeError`).
+
+Time is always passed in (``now``): services never read the wall clock.
+
+State machine (domain.md §8), the single source for both :func:`record_event`
+and :func:`allowed_events` (the screens' action buttons):
+
+==================== ===================================== ==========================
+event                from state                            role
+==================== ===================================== ==========================
+received             —                                     reception
+forwarded            received                              reception
+step_handed_over     in_progress                           handler (own unit), supervisor
+supplement_requested in_progress                           handler (own unit)
+supplement_received  awaiting_supplement                   reception
+extended (once)      in_progress, awaiting_supplement      handler unit head (own unit), supervisor
+finished             in_progress                           handler (own unit)
+handed_over          finished                              reception
+returned_unprocessed received, in_progress, awaiting_supp. reception, supervisor
+withdrawn            received, in_progress, awaiting_supp. reception
+cancelled            any but handed_over (and cancelled)   supervisor
+voided               —                                     supervisor
+==================== ===================================== ==========================
+
+Administrators read everything and act on nothing (the table gives them no event).
+
+Decisions where the domain text leaves a choice (documented in the README):
+
+* Permissions: a dossier a user may not see answers 404 (its existence is not
+  leaked); a handler who sees a dossier (it was received for their unit) that is
+  currently at another unit gets 403 when acting on it.
+* ``overdue`` / ``due_soon`` / ``apology_missing`` concern dossiers whose clock is
+  running (received, in progress). A dossier awaiting the applicant's supplement
+  is not flagged: its deadline is recomputed when the supplement arrives, and the
+  reports count it as within time (domain.md §8).
+* An extension recorded later than 1 working day before the deadline (Decree
+  61/2018, Art. 12(2)(c); domain.md §4.6) is accepted, because refusing it would
+  leave the applicant without any apology, but it is marked ``late_apology`` in the
+  event's data, named in the event's note of the audit log, and still counts as
+  the dossier's one extension.
+* A supplement request, like a return, withdrawal or cancellation, needs a note:
+  the applicant must be told what to add and why (form 02).
+* Voiding is allowed for any event but ``received`` (use ``cancelled``), a voiding
+  event and a correction, provided the remaining events still follow the state
+  machine; status, hand-over rows and deadlines are then re-derived by replaying
+  the remaining events.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any, Iterable
+
+from flask import current_app, has_app_context
+from sqlalchemy import and_, false, func, not_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from deadlines.due_dates import classify, derive, step_deadlines
+from deadlines.store import calendar_for, events_for, limit_from_rule, refresh_dossier
+from deadlines.workdays import WorkCalendar
+from intake import codes
+from tthc import audit
+from tthc.models import (
+    DOCUMENT_KIND_LABELS,
+    OPEN_STATUSES,
+    RUNNING_STATUSES,
+    DeskContact,
+    Dossier,
+    DossierEvent,
+    DossierHandover,
+    Procedure,
+    Unit,
+    User,
+)
+from tthc.text import fold, like_pattern
+
+EVENT_TYPES = (
+    "forwarded",
+    "step_handed_over",
+    "supplement_requested",
+    "supplement_received",
+    "extended",
+    "finished",
+    "handed_over",
+    "returned_unprocessed",
+    "withdrawn",
+    "cancelled",
+)
+
+EVENT_LABELS = {
+    "received": "Tiếp nhận hồ sơ",
+    "forwarded": "Chuyển xử lý",
+    "step_handed_over": "Chuyển bước xử lý",
+    "supplement_requested": "Yêu cầu bổ sung",
+    "supplement_received": "Nhận hồ sơ bổ sung",
+    "extended": "Gia hạn, xin lỗi",
+    "finished": "Có kết quả",
+    "handed_over": "Trả kết quả",
+    "returned_unprocessed": "Trả lại hồ sơ",
+    "withdrawn": "Rút hồ sơ",
+    "cancelled": "Hủy (nhập nhầm)",
+    "voided": "Hủy thao tác",
+    "corrected": "Điều chỉnh thông tin",
+}
+
+CHANNELS = ("direct", "online", "postal")
+APPLICANT_KINDS = ("individual", "organisation")
+RESULTS = ("approved", "refused")
+DESK_CONTACT_KINDS = ("guidance", "refusal")
+
+# Statuses whose clock is running (overdue / due soon / apology flags apply).
+
+_ANY_BUT_HANDED_OVER = ("received", "in_progress", "awaiting_supplement", "finished", "returned_unprocessed",
+                        "withdrawn")
+_OPEN = tuple(OPEN_STATUSES)
+
+# event type -> (states it may be recorded from, roles that may record it)
+TRANSITIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "forwarded": (("received",), ("reception",)),
+    "step_handed_over": (("in_progress",), ("handler", "supervisor")),
+    "supplement_requested": (("in_progress",), ("handler",)),
+    "supplement_received": (("awaiting_supplement",), ("reception",)),
+    "extended": (("in_progress", "awaiting_supplement"), ("handler", "supervisor")),
+    "finished": (("in_progress",), ("handler",)),
+    "handed_over": (("finished",), ("reception",)),
+    "returned_unprocessed": (_OPEN, ("reception", "supervisor")),
+    "withdrawn": (_OPEN, ("reception",)),
+    "cancelled": (_ANY_BUT_HANDED_OVER, ("supervisor",)),
+}
+
+# The status an event leads to (None: the status does not change).
+STATUS_AFTER = {
+    "received": "received",
+    "forwarded": "in_progress",
+    "step_handed_over": None,
+    "supplement_requested": "awaiting_supplement",
+    "supplement_received": "in_progress",
+    "extended": None,
+    "finished": "finished",
+    "handed_over": "handed_over",
+    "returned_unprocessed": "returned_unprocessed",
+    "withdrawn": "withdrawn",
+    "cancelled": "cancelled",
+}
+
+_STATE_REASONS = {
+    "forwarded": "Chỉ chuyển xử lý được hồ sơ vừa tiếp nhận (chưa chuyển).",
+    "step_handed_over": "Chỉ chuyển bước xử lý được hồ sơ đang xử lý.",
+    "supplement_requested": "Chỉ yêu cầu bổ sung được hồ sơ đang xử lý (đã chuyển đến đơn vị xử lý).",
+    "supplement_received": "Hồ sơ không ở trạng thái chờ bổ sung.",
+    "extended": "Chỉ gia hạn được hồ sơ đang xử lý hoặc đang chờ bổ sung.",
+    "finished": "Chỉ ghi nhận kết quả được cho hồ sơ đang xử lý.",
+    "handed_over": "Chỉ trả kết quả được cho hồ sơ đã có kết quả.",
+    "returned_unprocessed": "Chỉ trả lại được hồ sơ chưa có kết quả.",
+    "withdrawn": "Chỉ rút được hồ sơ chưa có kết quả.",
+    "cancelled": "Không hủy được hồ sơ đã trả kết quả hoặc đã hủy.",
+}
+
+_NEEDS_NOTE = {
+    "supplement_requested": "Ghi rõ giấy tờ cần bổ sung và lý do.",
+    "returned_unprocessed": "Ghi rõ lý do trả lại hồ sơ.",
+    "withdrawn": "Ghi rõ lý do rút hồ sơ.",
+    "cancelled": "Ghi rõ lý do hủy hồ sơ.",
+}
+
+STALE_MESSAGE = "Hồ sơ đã được người khác cập nhật. Vui lòng tải lại hồ sơ và thực hiện lại thao tác."
+
+MAX_SETS = 99
+MAX_DOCUMENTS = 100
+MAX_DOCUMENT_COUNT = 99
+MAX_TEXT = 2000
+CORRECTABLE_FIELDS = ("applicant_kind", "applicant_name", "applicant_id_number", "applicant_phone",
+                      "applicant_email", "applicant_address", "sets", "documents", "request_summary")
+
+_CCCD = re.compile(r"^\d{12}$")
+_PASSPORT = re.compile(r"^[A-Z]\d{7,8}$")
+_TAX_CODE = re.compile(r"^(\d{10})(?:-?(\d{3}))?$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EXTERNAL_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class IntakeError(Exception):
+    """A refused operation. ``message`` is Vietnamese, for the user; ``field`` names the input at fault."""
+
+    def __init__(self, status: int, message: str, field: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+
+    def __repr__(self) -> str:
+        return f"IntakeError({self.status}, {self.message!r}, field={self.field!r})"
+
+
+# -- validation helpers --------------------------------------------------------------
+
+
+def _text(value: Any, field: str, *, required: bool = False, max_len: int = 255, label: str = "") -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise IntakeError(422, f"{label or field} phải là chuỗi ký tự.", field)
+    if len(value) > max_len:  # measured before stripping, as the API schema's maxLength is
+        raise IntakeError(422, f"{label or field} dài quá {max_len} ký tự.", field)
+    value = value.strip()
+    if required and not value:
+        raise IntakeError(422, f"Nhập {label or field}.", field)
+    if "\x00" in value:
+        raise IntakeError(422, f"{label or field} chứa ký tự không hợp lệ.", field)
+    return value
+
+
+def _int(value: Any, field: str, *, low: int, high: int, label: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise IntakeError(422, f"{label} phải là số nguyên.", field)
+    if not low <= value <= high:
+        raise IntakeError(422, f"{label} phải từ {low} đến {high}.", field)
+    return value
+
+
+def normalise_phone(value: Any, field: str = "applicant.phone") -> str:
+    """Vietnamese phone: 10-digit mobile (0xxxxxxxxx) or 11-digit landline (02xxxxxxxxx); +84 allowed."""
+    text = _text(value, field, max_len=32, label="Số điện thoại")
+    if not text:
+        return ""
+    compact = re.sub(r"[\s.\-()]", "", text)
+    if compact.startswith("+84"):
+        compact = "0" + compact[3:]
+    elif compact.startswith("84") and len(compact) in (11, 12):
+        compact = "0" + compact[2:]
+    if not compact.isdigit() or not compact.startswith("0") or not (
+        len(compact) == 10 or (len(compact) == 11 and compact.startswith("02"))
+    ):
+        raise IntakeError(422, "Số điện thoại không hợp lệ: 10 chữ số bắt đầu bằng 0 (máy bàn 11 chữ số bắt đầu "
+                               "bằng 02), có thể viết +84.", field)
+    return compact
+
+
+def normalise_id_number(kind: str, value: Any, field: str = "applicant.id_number") -> str:
+    """Individuals: 12-digit citizen ID (CCCD) or passport (a letter and 7–8 digits);
+    organisations: tax code of 10 or 13 digits, stored as ``0123456789`` or ``0123456789-001``."""
+    text = _text(value, field, max_len=32, label="Số giấy tờ")
+    compact = re.sub(r"\s", "", text).upper()
+    if not compact:
+        raise IntakeError(422, "Nhập số CCCD/hộ chiếu (cá nhân) hoặc mã số thuế (tổ chức).", field)
+    if kind == "organisation":
+        match = _TAX_CODE.fullmatch(compact)
+        if not match:
+            raise IntakeError(422, "Mã số thuế gồm 10 hoặc 13 chữ số (ví dụ 0123456789 hoặc 0123456789-001).", field)
+        return match.group(1) + (f"-{match.group(2)}" if match.group(2) else "")
+    if _CCCD.fullmatch(compact) or _PASSPORT.fullmatch(compact):
+        return compact
+    raise IntakeError(422, "Số CCCD gồm 12 chữ số; số hộ chiếu gồm 1 chữ cái và 7–8 chữ số (ví dụ C1234567).", field)
+
+
+def normalise_email(value: Any, field: str = "applicant.email") -> str:
+    text = _text(value, field, max_len=255, label="Thư điện tử")
+    if text and not _EMAIL.match(text):
+        raise IntakeError(422, "Địa chỉ thư điện tử không hợp lệ.", field)
+    return text
+
+
+def validate_applicant(applicant: Any) -> dict[str, str]:
+    """The applicant's fields, normalised; raises IntakeError(422) naming the field at fault."""
+    if not isinstance(applicant, dict):
+        raise IntakeError(422, "Thiếu thông tin người nộp hồ sơ.", "applicant")
+    kind = applicant.get("kind")
+    kind = "individual" if kind is None else kind
+    if not isinstance(kind, str) or kind not in APPLICANT_KINDS:
+        raise IntakeError(422, "Loại người nộp là cá nhân (individual) hoặc tổ chức (organisation).",
+                          "applicant.kind")
+    return {
+        "kind": kind,
+        "name": _text(applicant.get("name"), "applicant.name", required=True, label="Tên người nộp"),
+        "id_number": normalise_id_number(kind, applicant.get("id_number")),
+        "phone": normalise_phone(applicant.get("phone")),
+        "email": normalise_email(applicant.get("email")),
+        "address": _text(applicant.get("address"), "applicant.address", max_len=MAX_TEXT, label="Địa chỉ"),
+    }
+
+
+def validate_documents(documents: Any, field: str = "documents") -> list[dict[str, Any]]:
+    if not isinstance(documents, list):
+        raise IntakeError(422, "Danh sách giấy tờ không hợp lệ.", field)
+    if len(documents) > MAX_DOCUMENTS:
+        raise IntakeError(422, f"Tối đa {MAX_DOCUMENTS} giấy tờ.", field)
+    result = []
+    for i, doc in enumerate(documents):
+        where = f"{field}[{i}]"
+        if not isinstance(doc, dict):
+            raise IntakeError(422, "Mỗi giấy tờ gồm tên, loại bản và số lượng.", where)
+        kind = doc.get("kind")
+        kind = "original" if kind is None else kind
+        if not isinstance(kind, str) or kind not in DOCUMENT_KIND_LABELS:
+            raise IntakeError(422, "Loại bản là original, copy hoặc original_or_copy.", f"{where}.kind")
+        count = doc.get("count", 1)
+        result.append({
+            "name": _text(doc.get("name"), f"{where}.name", required=True, max_len=MAX_TEXT, label="Tên giấy tờ"),
+            "kind": kind,
+            "count": _int(count, f"{where}.count", low=1, high=MAX_DOCUMENT_COUNT, label="Số lượng"),
+        })
+    return result
+
+
+def _calendar_bounds(cal: WorkCalendar) -> tuple[datetime, datetime]:
+    return datetime(cal.first_year, 1, 1), datetime(cal.last_year - 1, 12, 31, 23, 59, 59)
+
+
+def _check_datetime(value: Any, field: str, cal: WorkCalendar, label: str) -> datetime:
+    if not isinstance(value, datetime):
+        raise IntakeError(422, f"{label} không hợp lệ.", field)
+    if value.tzinfo is not None:
+        raise IntakeError(422, f"{label} phải là giờ địa phương.", field)
+    low, high = _calendar_bounds(cal)
+    if not low <= value <= high:
+        raise IntakeError(422, f"{label} nằm ngoài phạm vi lịch làm việc ({low.year}–{high.year}).", field)
+    return value.replace(microsecond=0)
+
+
+def _agency_code() -> str:
+    return current_app.config["AGENCY_CODE"] if has_app_context() else "000.00.00.H00"
+
+
+def _due_soon_days() -> int:
+    return int(current_app.config.get("DUE_SOON_WORKING_DAYS", 2)) if has_app_context() else 2
+
+
+def rule_snapshot(procedure: Procedure) -> dict[str, Any]:
+    """The procedure's rule in force at reception (stored on the dossier, domain.md §1)."""
+    return {
+        "limit_unit": procedure.effective_unit,
+        "limit_amount": procedure.effective_amount,
+        "statutory_unit": procedure.limit_unit,
+        "statutory_amount": procedure.statutory_amount,
+        "committed_unit": procedure.committed_unit,
+        "committed_amount": procedure.committed_amount,
+        "supplement_rule": procedure.supplement_rule or "restart",
+        "steps": [{"name": s.name, "unit_id": s.unit_id, "share_amount": s.share_amount} for s in procedure.steps],
+        "legal_basis": procedure.legal_basis or "",
+        "effective_date": procedure.effective_date.isoformat() if procedure.effective_date else None,
+        "procedure_name": procedure.name,
+        "national_code": procedure.national_code,
+    }
+
+
+def _check_procedure(procedure: Procedure | None) -> Procedure:
+    if procedure is None:
+        raise IntakeError(422, "Không tìm thấy thủ tục.", "procedure_id")
+    if not procedure.active:
+        raise IntakeError(422, "Thủ tục này đang ngừng áp dụng, không tiếp nhận hồ sơ.", "procedure_id")
+    unit, amount = procedure.effective_unit, procedure.effective_amount
+    if unit is None or (unit != "none" and (amount is None or amount < 0)):
+        raise IntakeError(422, "Thủ tục chưa có thời hạn giải quyết: quản trị cần bổ sung trước khi tiếp nhận.",
+                          "procedure_id")
+    if unit not in ("working_days", "working_hours", "calendar_days", "months", "none"):
+        raise IntakeError(422, "Đơn vị thời hạn của thủ tục không hợp lệ.", "procedure_id")
+    return procedure
+
+
+def _resolve_unit(session, unit: Unit | int | None, field: str = "unit_id") -> Unit | None:
+    if unit is None:
+        return None
+    if isinstance(unit, Unit):
+        return unit
+    if isinstance(unit, bool) or not isinstance(unit, int):
+        raise IntakeError(422, "Đơn vị không hợp lệ.", field)
+    found = session.get(Unit, unit) if -2**31 < unit < 2**31 else None
+    if found is None:
+        raise IntakeError(422, "Không tìm thấy đơn vị.", field)
+    if not found.active:
+        raise IntakeError(422, "Đơn vị này đã ngừng hoạt động.", field)
+    return found
+
+
+def _flush(session) -> None:
+    """Flush, turning a concurrent update of the same dossier into a 409."""
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise IntakeError(409, STALE_MESSAGE) from exc
+
+
+def _touch(dossier: Dossier, now: datetime) -> None:
+    """Make the flush UPDATE the dossier row, so its version is checked and bumped."""
+    from sqlalchemy.orm.attributes import flag_modified
+
+    dossier.updated_at = now
+    flag_modified(dossier, "updated_at")
+
+
+def _check_version(dossier: Dossier, expected_version: Any) -> None:
+    if expected_version is None:
+        return
+    if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+        raise IntakeError(422, "Phiên bản hồ sơ không hợp lệ.", "version")
+    if expected_version != dossier.version:
+        raise IntakeError(409, STALE_MESSAGE, "version")
+
+
+# -- reception -----------------------------------------------------------------------
+
+
+def receive_dossier(session, *, procedure, applicant: dict, channel: str, received_by, now: datetime,
+                    received_at: datetime | None = None, submitted_at: datetime | None = None, sets: int = 1,
+                    documents: list[dict] | None = None, code: str | None = None, reception_point: str = "",
+                    request_summary: str = "") -> Dossier:
+    """Receive a complete dossier: issue its code (or keep the external one), number it in the register,
+    record the ``received`` event and compute its deadlines. Flushes; the caller commits."""
+    if received_by is None or received_by.role != "reception":
+        raise IntakeError(403, "Chỉ cán bộ tiếp nhận (Một cửa) được tiếp nhận hồ sơ.")
+    procedure = _check_procedure(procedure)
+    person = validate_applicant(applicant)
+    if channel not in CHANNELS:
+        raise IntakeError(422, "Kênh nộp là direct (trực tiếp), online (trực tuyến) hoặc postal (bưu chính).",
+                          "channel")
+    sets = _int(sets, "sets", low=1, high=MAX_SETS, label="Số bộ hồ sơ")
+    if documents is None:
+        documents = [{"name": d.name, "kind": d.kind, "count": d.count} for d in procedure.documents]
+    documents = validate_documents(documents)
+    reception_point = _text(reception_point, "reception_point", label="Nơi tiếp nhận")
+    request_summary = _text(request_summary, "request_summary", max_len=MAX_TEXT, label="Nội dung yêu cầu")
+
+    cal = calendar_for(session)
+    received_at = _check_datetime(now if received_at is None else received_at, "received_at", cal,
+                                  "Thời điểm tiếp nhận")
+    if received_at > now:
+        raise IntakeError(422, "Thời điểm tiếp nhận không được ở tương lai.", "received_at")
+    if submitted_at is not None:
+        submitted_at = _check_datetime(submitted_at, "submitted_at", cal, "Thời điểm nộp")
+        if submitted_at > received_at:
+            raise IntakeError(422, "Thời điểm nộp không được sau thời điểm tiếp nhận.", "submitted_at")
+
+    agency = _agency_code()
+    external = False
+    if code is not None and not (isinstance(code, str) and not code.strip()):
+        if not isinstance(code, str) or not _EXTERNAL_CODE.fullmatch(code.strip()):
+            raise IntakeError(422, "Mã hồ sơ từ hệ thống khác chỉ gồm chữ, số và . - _ (tối đa 64 ký tự).", "code")
+        code = code.strip()
+        if codes.code_pattern(agency).match(code):
+            raise IntakeError(422, "Mã này có dạng mã do chính hệ thống cấp; để trống để hệ thống tự cấp mã.",
+                              "code")
+        if session.scalar(select(Dossier.id).where(Dossier.code == code)) is not None:
+            raise IntakeError(409, f"Mã hồ sơ {code} đã tồn tại.", "code")
+        external = True
+        if not reception_point:
+            reception_point = "Trung tâm Phục vụ hành chính công"
+    else:
+        code = None
+
+    dossier = Dossier(
+        external_code=external,
+        reception_point=reception_point,
+        procedure_id=procedure.id,
+        rule=rule_snapshot(procedure),
+        field=procedure.field,
+        unit_id=procedure.unit_id,
+        current_unit_id=None,
+        applicant_kind=person["kind"],
+        applicant_name=person["name"],
+        applicant_name_search=fold(person["name"])[:255],
+        applicant_id_number=person["id_number"],
+        applicant_phone=person["phone"],
+        applicant_email=person["email"],
+        applicant_address=person["address"],
+        request_summary=request_summary,
+        channel=channel,
+        documents=documents,
+        sets=sets,
+        submitted_at=submitted_at,
+        received_at=received_at,
+        received_by_id=received_by.id,
+        status="received",
+        created_at=now,
+        updated_at=now,
+    )
+    DossierEvent(dossier=dossier, seq=1, type="received", at=received_at, recorded_at=now, user_id=received_by.id,
+                 unit_id=received_by.unit_id, note="", data={"channel": channel})
+    try:
+        refresh_dossier(session, dossier, cal)
+    except ValueError as exc:  # the deadline falls outside the calendar's years
+        raise IntakeError(422, f"Không tính được hạn giải quyết: {exc}", "received_at") from exc
+    dossier.appointment_at = dossier.deadline_at
+
+    # Counters last: on PostgreSQL their row locks are held until the caller commits.
+    try:
+        if code is None:
+            code = codes.issue_code(session, agency, received_at.date())
+        dossier.code = code
+        dossier.register_year = received_at.year
+        dossier.register_number = codes.next_register_number(session, received_at.year)
+    except codes.SequenceExhausted as exc:
+        raise IntakeError(409, str(exc), "received_at") from exc
+    session.add(dossier)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # an external code taken by a concurrent intake
+        raise IntakeError(409, f"Mã hồ sơ {code} đã tồn tại.", "code") from exc
+    audit.record(session, "receive", "dossier", dossier.id, user=received_by,
+                 after={"code": dossier.code, "procedure_id": procedure.id, "channel": channel,
+                        "received_at": received_at, "deadline_at": dossier.deadline_at,
+                        "register": f"{dossier.register_number}/{dossier.register_year}",
+                        "external_code": external},
+                 note="ghi nhận muộn: thời điểm tiếp nhận thực " + f"{received_at:%H:%M %d/%m/%Y}"
+                 if (now - received_at).total_seconds() > 600 else "")
+    return dossier
+
+
+# -- visibility ----------------------------------------------------------------------
+
+
+def visible_dossiers(user) -> Any:
+    """A Select of the dossiers ``user`` may see (reception, supervisor, admin: all; handler: own unit's)."""
+    stmt = select(Dossier)
+    if user is None:
+        return stmt.where(false())
+    if user.role == "handler":
+        if user.unit_id is None:
+            return stmt.where(false())
+        return stmt.where(or_(Dossier.current_unit_id == user.unit_id, Dossier.unit_id == user.unit_id))
+    if user.role in ("reception", "supervisor", "admin"):
+        return stmt
+    return stmt.where(false())
+
+
+def can_see(dossier: Dossier, user) -> bool:
+    if user is None:
+        return False
+    if user.role == "handler":
+        return user.unit_id is not None and user.unit_id in (dossier.current_unit_id, dossier.unit_id)
+    return user.role in ("reception", "supervisor", "admin")
+
+
+def get_dossier_for(session, code: str, user) -> Dossier:
+    """The dossier ``code`` if ``user`` may see it; IntakeError(404) otherwise."""
+    dossier = None
+    if isinstance(code, str) and 0 < len(code) <= 64:
+        dossier = session.scalar(select(Dossier).where(Dossier.code == code))
+    if dossier is None or not can_see(dossier, user):
+        raise IntakeError(404, "Không tìm thấy hồ sơ, hoặc bạn không có quyền xem hồ sơ này.")
+    return dossier
+
+
+def sees_personal_data(user) -> bool:
+    """Decree 13/2023: ID numbers and phones in full only for the desk and supervisors."""
+    return user is not None and user.role in ("reception", "supervisor")
+
+
+# -- events --------------------------------------------------------------------------
+
+
+def _live_events(dossier: Dossier) -> list[DossierEvent]:
+    """The dossier's processing events that stand (not voided, not voiding, not corrections), in order."""
+    return sorted(
+        (e for e in dossier.events if not e.voided and e.voids_event_id is None and e.type in STATUS_AFTER),
+        key=lambda e: (e.at, e.seq),
+    )
+
+
+def _has_extension(dossier: Dossier) -> bool:
+    return any(e.type == "extended" for e in _live_events(dossier))
+
+
+def _role_allows(event_type: str, dossier: Dossier, user) -> bool:
+    states, roles = TRANSITIONS[event_type]
+    if user is None or user.role not in roles:
+        return False
+    if user.role == "handler":
+        if dossier.current_unit_id is None or user.unit_id != dossier.current_unit_id:
+            return False
+        if event_type == "extended" and not user.is_unit_head:
+            return False
+    return True
+
+
+def allowed_events(dossier: Dossier, user) -> list[str]:
+    """The event types ``user`` may record on ``dossier`` now (state, role and unit), in EVENT_TYPES order."""
+    if not can_see(dossier, user):
+        return []
+    result = []
+    for event_type in EVENT_TYPES:
+        states, _ = TRANSITIONS[event_type]
+        if dossier.status not in states or not _role_allows(event_type, dossier, user):
+            continue
+        if event_type == "extended" and (dossier.extended or dossier.deadline_at is None):
+            continue
+        result.append(event_type)
+    return result
+
+
+def can_void(dossier: Dossier, user) -> bool:
+    return user is not None and user.role == "supervisor"
+
+
+def can_correct(dossier: Dossier, user) -> bool:
+    return user is not None and user.role in ("reception", "supervisor") and dossier.status != "cancelled"
+
+
+def _check_permission(event_type: str, dossier: Dossier, user) -> None:
+    if not can_see(dossier, user):
+        raise IntakeError(404, "Không tìm thấy hồ sơ, hoặc bạn không có quyền xem hồ sơ này.")
+    states, roles = TRANSITIONS[event_type]
+    if user.role not in roles:
+        raise IntakeError(403, f"Vai trò của bạn không được thực hiện thao tác “{EVENT_LABELS[event_type]}”.")
+    if user.role == "handler":
+        if dossier.current_unit_id is None or user.unit_id != dossier.current_unit_id:
+            raise IntakeError(403, "Hồ sơ hiện không ở đơn vị của bạn.")
+        if event_type == "extended" and not user.is_unit_head:
+            raise IntakeError(403, "Chỉ lãnh đạo đơn vị xử lý được gia hạn hồ sơ.")
+
+
+def _event_time(dossier: Dossier, at: datetime | None, now: datetime, cal: WorkCalendar) -> datetime:
+    if at is None:
+        at = now
+    at = _check_datetime(at, "at", cal, "Thời điểm")
+    if at > now:
+        raise IntakeError(422, "Thời điểm của sự kiện không được ở tương lai.", "at")
+    live = _live_events(dossier)
+    previous = max(e.at for e in live) if live else dossier.received_at
+    if at < previous:
+        raise IntakeError(422, f"Thời điểm của sự kiện không được trước sự kiện trước đó ({previous:%H:%M %d/%m/%Y}).",
+                          "at")
+    return at
+
+
+def _next_seq(dossier: Dossier) -> int:
+    return max((e.seq for e in dossier.events), default=0) + 1
+
+
+def _dossier_state(dossier: Dossier) -> dict[str, Any]:
+    return audit.snapshot(dossier, ["status", "current_unit_id", "deadline_at", "original_deadline_at", "result",
+                                    "version"])
+
+
+def record_event(session, dossier: Dossier, type: str, *, user, now: datetime, at: datetime | None = None,
+                 note: str = "", unit=None, new_deadline: datetime | None = None, result: str | None = None,
+                 expected_version: int | None = None, data: dict | None = None) -> DossierEvent:
+    """Record one event of the state machine (domain.md §8), re-derive status, hand-overs and deadlines."""
+    event_type = type
+    if not isinstance(event_type, str) or event_type not in TRANSITIONS:
+        raise IntakeError(422, "Loại sự kiện không hợp lệ.", "type")
+    _check_permission(event_type, dossier, user)
+    _check_version(dossier, expected_version)
+    states, _ = TRANSITIONS[event_type]
+    if dossier.status not in states:
+        raise IntakeError(409, f"{_STATE_REASONS[event_type]} Trạng thái hiện tại: {dossier.status_label}.")
+    note = _text(note, "note", max_len=MAX_TEXT, label="Ghi chú")
+    if event_type in _NEEDS_NOTE and not note:
+        raise IntakeError(422, _NEEDS_NOTE[event_type], "note")
+    cal = calendar_for(session)
+    at = _event_time(dossier, at, now, cal)
+    extra: dict[str, Any] = {}
+    if data:
+        if not isinstance(data, dict):
+            raise IntakeError(422, "Dữ liệu kèm theo không hợp lệ.", "data")
+        for key in ("receiver_name", "documents_to_add", "reason"):
+            if key in data:
+                extra[key] = _text(data[key], key, max_len=MAX_TEXT, label=key)
+
+    target_unit: Unit | None = None
+    if event_type == "forwarded":
+        target_unit = _resolve_unit(session, unit) or (session.get(Unit, dossier.unit_id) if dossier.unit_id else None)
+        if target_unit is None:
+            raise IntakeError(422, "Chọn đơn vị xử lý.", "unit_id")
+    elif event_type == "step_handed_over":
+        target_unit = _resolve_unit(session, unit)
+        if target_unit is None:
+            raise IntakeError(422, "Chọn đơn vị xử lý bước tiếp theo.", "unit_id")
+        if target_unit.id == dossier.current_unit_id:
+            raise IntakeError(422, "Hồ sơ đang ở đơn vị này; chọn đơn vị xử lý bước tiếp theo.", "unit_id")
+    elif unit is not None:
+        target_unit = _resolve_unit(session, unit)
+
+    if event_type == "extended":
+        if dossier.extended or _has_extension(dossier):
+            raise IntakeError(409, "Hồ sơ đã được gia hạn một lần; mỗi hồ sơ chỉ được gia hạn một lần.")
+        if dossier.deadline_at is None:
+            raise IntakeError(409, "Thủ tục không quy định thời hạn giải quyết: không cần gia hạn.")
+        if new_deadline is None:
+            raise IntakeError(422, "Nhập ngày hẹn trả kết quả mới.", "new_deadline")
+        new_deadline = _check_datetime(new_deadline, "new_deadline", cal, "Ngày hẹn mới")
+        if new_deadline <= dossier.deadline_at:
+            raise IntakeError(422, f"Ngày hẹn mới phải sau hạn hiện tại ({dossier.deadline_at:%H:%M %d/%m/%Y}).",
+                              "new_deadline")
+        if new_deadline <= at:
+            raise IntakeError(422, "Ngày hẹn mới phải sau thời điểm gia hạn.", "new_deadline")
+        extra["new_deadline"] = new_deadline.isoformat()
+        extra["previous_deadline"] = dossier.deadline_at.isoformat()
+        # Decree 61/2018, Art. 12(2)(c) / domain.md §4.6: at the latest 1 working day before the deadline.
+        if cal.add_working_days(at, 1) > dossier.deadline_at:
+            extra["late_apology"] = True
+    elif new_deadline is not None:
+        raise IntakeError(422, "Chỉ nhập ngày hẹn mới khi gia hạn.", "new_deadline")
+
+    if event_type == "finished":
+        if result not in RESULTS:
+            raise IntakeError(422, "Chọn kết quả: approved (giải quyết) hoặc refused (từ chối có lý do).", "result")
+        extra["result"] = result
+    elif result is not None:
+        raise IntakeError(422, "Chỉ nhập kết quả khi ghi nhận có kết quả.", "result")
+
+    before = _dossier_state(dossier)
+    event = DossierEvent(
+        dossier=dossier, seq=_next_seq(dossier), type=event_type, at=at, recorded_at=now, user_id=user.id,
+        unit_id=target_unit.id if target_unit is not None else user.unit_id, note=note, data=extra,
+    )
+    session.add(event)
+    if event_type == "forwarded" and dossier.unit_id is None:
+        dossier.unit_id = target_unit.id
+    try:
+        _replay(dossier)
+    except _ReplayError as exc:  # cannot happen after the checks above; kept as a guard
+        raise IntakeError(409, str(exc)) from exc
+    refresh_dossier(session, dossier, cal)
+    _touch(dossier, now)
+    _flush(session)
+    _sync_handovers(session, dossier, cal)
+    late = at < now and (now - at).total_seconds() > 300
+    audit.record(session, f"event:{event_type}", "dossier", dossier.id, user=user, before=before,
+                 after=dict(_dossier_state(dossier), event_id=event.id, at=at, recorded_at=now),
+                 note="; ".join(filter(None, [
+                     f"ghi nhận muộn: thời điểm thực {at:%H:%M %d/%m/%Y}, ghi lúc {now:%H:%M %d/%m/%Y}" if late else "",
+                     "gia hạn muộn (sau thời hạn 1 ngày làm việc trước hạn)" if extra.get("late_apology") else "",
+                 ])))
+    return event
+
+
+class _ReplayError(Exception):
+    pass
+
+
+def _replay(dossier: Dossier) -> None:
+    """Re-derive the dossier's status and event-driven columns from its standing events.
+
+    Raises _ReplayError when the events do not follow the state machine (used by void_event).
+    """
+    status = None
+    forwarded_at = current_unit_id = handed_over_at = closed_at = result = None
+    extended = False
+    for e in _live_events(dossier):
+        if e.type == "received":
+            if status is not None:
+                raise _ReplayError("Hồ sơ chỉ được tiếp nhận một lần.")
+            status = "received"
+            continue
+        if status is None:
+            raise _ReplayError("Sự kiện đầu tiên phải là tiếp nhận.")
+        states, _ = TRANSITIONS[e.type]
+        if status not in states:
+            raise _ReplayError(
+                f"Sau khi bỏ thao tác, sự kiện “{EVENT_LABELS[e.type]}” lúc {e.at:%H:%M %d/%m/%Y} không còn hợp lệ "
+                "(các thao tác sau phụ thuộc vào thao tác này)."
+            )
+        if e.type == "extended":
+            if extended:
+                raise _ReplayError("Hồ sơ chỉ được gia hạn một lần.")
+            extended = True
+        elif e.type == "forwarded":
+            forwarded_at = forwarded_at or e.at
+            current_unit_id = e.unit_id
+        elif e.type == "step_handed_over":
+            current_unit_id = e.unit_id
+        elif e.type == "finished":
+            result = (e.data or {}).get("result")
+        elif e.type == "handed_over":
+            handed_over_at = e.at
+        elif e.type in ("returned_unprocessed", "withdrawn", "cancelled"):
+            closed_at = e.at
+        status = STATUS_AFTER[e.type] or status
+    if status is None:
+        raise _ReplayError("Hồ sơ không có sự kiện tiếp nhận.")
+    dossier.status = status
+    dossier.forwarded_at = forwarded_at
+    dossier.current_unit_id = current_unit_id
+    dossier.handed_over_at = handed_over_at
+    dossier.closed_at = closed_at
+    dossier.result = result
+    dossier.extended = extended
+
+
+def _sync_handovers(session, dossier: Dossier, cal: WorkCalendar) -> None:
+    """Rebuild the control slip (form 05) rows from the standing forwarded / step_handed_over events.
+
+    Each row's quota runs from its actual hand-over (domain.md §2): the step's share of the rule
+    when the procedure has steps, else the dossier's deadline. A row is completed by the next
+    hand-over or by the result (finished).
+    """
+    transfers = [e for e in _live_events(dossier) if e.type in ("forwarded", "step_handed_over")]
+    by_event = {h.event_id: h for h in dossier.handovers}
+    keep_ids = {e.id for e in transfers}
+    for h in list(dossier.handovers):
+        if h.event_id not in keep_ids:
+            dossier.handovers.remove(h)  # its event was voided: the row leaves the slip
+    steps = (dossier.rule or {}).get("steps") or []
+    unit = (dossier.rule or {}).get("limit_unit") or "none"
+    finished = next((e for e in _live_events(dossier) if e.type == "finished"), None)
+    previous_unit = None
+    for position, e in enumerate(transfers, start=1):
+        row = by_event.get(e.id)
+        if row is None:
+            row = DossierHandover(event_id=e.id, giver_id=e.user_id)
+            dossier.handovers.append(row)
+        row.position = position
+        row.handed_at = e.at
+        row.to_unit_id = e.unit_id
+        if e.type == "forwarded":
+            giver = session.get(User, e.user_id) if e.user_id else None
+            row.from_unit_id = giver.unit_id if giver is not None else None
+        else:
+            row.from_unit_id = previous_unit
+        row.receiver_name = (e.data or {}).get("receiver_name", row.receiver_name or "")
+        quota = None
+        if steps and position <= len(steps) and unit != "none":
+            try:
+                quota = step_deadlines(cal, [(e.at, int(steps[position - 1]["share_amount"]))], unit)[0]
+            except (ValueError, TypeError, KeyError):
+                quota = None
+        elif not steps:
+            quota = dossier.original_deadline_at
+        row.quota_deadline_at = quota
+        nxt = transfers[position] if position < len(transfers) else None
+        completed = nxt.at if nxt is not None else (finished.at if finished is not None else None)
+        row.completed_at = completed
+        row.result = classify(completed, quota) if completed is not None and quota is not None else None
+        previous_unit = e.unit_id
+    _flush(session)
+
+
+def void_event(session, dossier: Dossier, event_id: int, *, user, reason: str, now: datetime,
+               expected_version: int | None = None) -> DossierEvent:
+    """Void an event with a reason (supervisor): a compensating ``voided`` event, nothing deleted."""
+    if not can_see(dossier, user):
+        raise IntakeError(404, "Không tìm thấy hồ sơ, hoặc bạn không có quyền xem hồ sơ này.")
+    if user.role != "supervisor":
+        raise IntakeError(403, "Chỉ lãnh đạo / giám sát được hủy một thao tác đã ghi nhận.")
+    _check_version(dossier, expected_version)
+    reason = _text(reason, "reason", max_len=MAX_TEXT, label="Lý do")
+    if not reason:
+        raise IntakeError(422, "Ghi rõ lý do hủy thao tác.", "reason")
+    target = next((e for e in dossier.events if e.id == event_id), None) if isinstance(event_id, int) else None
+    if target is None:
+        raise IntakeError(404, "Không tìm thấy sự kiện của hồ sơ.", "event_id")
+    if target.type == "received":
+        raise IntakeError(409, "Không hủy được sự kiện tiếp nhận; dùng “Hủy (nhập nhầm)” để hủy cả hồ sơ.")
+    if target.voided:
+        raise IntakeError(409, "Sự kiện này đã bị hủy.")
+    if target.voids_event_id is not None or target.type not in STATUS_AFTER:
+        raise IntakeError(409, "Không hủy được loại sự kiện này.")
+    cal = calendar_for(session)
+    before = _dossier_state(dossier)
+    target.voided = True
+    try:
+        _replay(dossier)
+    except _ReplayError as exc:
+        target.voided = False
+        raise IntakeError(409, str(exc)) from exc
+    event = DossierEvent(dossier=dossier, seq=_next_seq(dossier), type="voided", at=now, recorded_at=now,
+                         user_id=user.id, unit_id=user.unit_id, note=reason, voids_event_id=target.id,
+                         data={"voided_type": target.type})
+    session.add(event)
+    refresh_dossier(session, dossier, cal)
+    _touch(dossier, now)
+    _flush(session)
+    _sync_handovers(session, dossier, cal)
+    audit.record(session, "void_event", "dossier", dossier.id, user=user, before=before,
+                 after=dict(_dossier_state(dossier), voided_event_id=target.id, voided_type=target.type), note=reason)
+    return event
+
+
+# -- corrections ---------------------------------------------------------------------
+
+
+def correct_dossier(session, dossier: Dossier, changes: dict, *, user, now: datetime,
+                    expected_version: int | None) -> Dossier:
+    """Correct wrongly entered fields (reception, supervisor): applicant fields, sets, documents,
+    request summary. Audited before/after; a ``corrected`` event marks receipts printed after it
+    as "bản in lại sau điều chỉnh". ``changes`` uses column names (``applicant_name`` ...) or an
+    ``applicant`` dict like receive_dossier's."""
+    if not can_see(dossier, user):
+        raise IntakeError(404, "Không tìm thấy hồ sơ, hoặc bạn không có quyền xem hồ sơ này.")
+    if user.role not in ("reception", "supervisor"):
+        raise IntakeError(403, "Chỉ cán bộ tiếp nhận hoặc lãnh đạo được điều chỉnh thông tin hồ sơ.")
+    _check_version(dossier, expected_version)
+    if dossier.status == "cancelled":
+        raise IntakeError(409, "Hồ sơ đã hủy, không điều chỉnh được.")
+    if not isinstance(changes, dict):
+        raise IntakeError(422, "Không có thông tin điều chỉnh.")
+    flat = dict(changes)
+    nested = flat.pop("applicant", None)
+    if nested is not None:
+        if not isinstance(nested, dict):
+            raise IntakeError(422, "Thông tin người nộp không hợp lệ.", "applicant")
+        for key, value in nested.items():
+            flat[f"applicant_{key}"] = value
+    for key in flat:
+        if key not in CORRECTABLE_FIELDS:
+            raise IntakeError(422, "Trường này không điều chỉnh được (thủ tục, thời điểm tiếp nhận: hủy hồ sơ nhập "
+                                   "nhầm và tiếp nhận lại).", key)
+    current = {"kind": dossier.applicant_kind, "name": dossier.applicant_name, "id_number": dossier.applicant_id_number,
+               "phone": dossier.applicant_phone, "email": dossier.applicant_email,
+               "address": dossier.applicant_address}
+    merged = {k: flat.get(f"applicant_{k}", v) for k, v in current.items()}
+    person = validate_applicant(merged)
+    new_values: dict[str, Any] = {f"applicant_{k}": v for k, v in person.items()}
+    if "sets" in flat:
+        new_values["sets"] = _int(flat["sets"], "sets", low=1, high=MAX_SETS, label="Số bộ hồ sơ")
+    if "documents" in flat:
+        new_values["documents"] = validate_documents(flat["documents"])
+    if "request_summary" in flat:
+        new_values["request_summary"] = _text(flat["request_summary"], "request_summary", max_len=MAX_TEXT,
+                                              label="Nội dung yêu cầu")
+    changed = [k for k, v in new_values.items() if getattr(dossier, k) != v]
+    if not changed:
+        raise IntakeError(422, "Không có thông tin nào thay đổi.")
+    before = audit.snapshot(dossier, changed)
+    seq = _next_seq(dossier)  # loads the events before any change (no autoflush in between)
+    for key in changed:
+        setattr(dossier, key, new_values[key])
+    if "applicant_name" in changed:
+        dossier.applicant_name_search = fold(dossier.applicant_name)[:255]
+    correction = DossierEvent(dossier=dossier, seq=seq, type="corrected", at=now, recorded_at=now,
+                 user_id=user.id, unit_id=user.unit_id, note="Điều chỉnh: " + ", ".join(changed),
+                 data={"fields": changed})
+    session.add(correction)
+    _touch(dossier, now)
+    _flush(session)
+    audit.record(session, "correct", "dossier", dossier.id, user=user, before=before,
+                 after=audit.snapshot(dossier, changed))
+    return dossier
+
+
+def last_correction(dossier: Dossier) -> DossierEvent | None:
+    """The latest correction (a receipt printed after it is marked "bản in lại sau điều chỉnh")."""
+    corrections = [e for e in dossier.events if e.type == "corrected"]
+    return max(corrections, key=lambda e: e.seq) if corrections else None
+
+
+# -- desk contacts (forms 02 and 03 before any dossier exists) -------------------------
+
+
+def record_desk_contact(session, *, kind: str, applicant_name: str, procedure=None, reason: str, officer,
+                        now: datetime, applicant_phone: str = "", applicant_address: str = "",
+                        request_summary: str = "", documents_to_add: str = "") -> DeskContact:
+    """Guidance to supplement (form 02) or refusal (form 03) at the desk: uncoded, outside the statistics."""
+    if officer is None or officer.role not in ("reception", "supervisor"):
+        raise IntakeError(403, "Chỉ cán bộ tiếp nhận được ghi nhận hướng dẫn hoặc từ chối tại quầy.")
+    if kind not in DESK_CONTACT_KINDS:
+        raise IntakeError(422, "Loại phiếu là guidance (hướng dẫn bổ sung) hoặc refusal (từ chối).", "kind")
+    contact = DeskContact(
+        kind=kind,
+        procedure_id=procedure.id if procedure is not None else None,
+        applicant_name=_text(applicant_name, "applicant_name", required=True, label="Tên người nộp"),
+        applicant_phone=normalise_phone(applicant_phone, "applicant_phone"),
+        applicant_address=_text(applicant_address, "applicant_address", max_len=MAX_TEXT, label="Địa chỉ"),
+        request_summary=_text(request_summary, "request_summary", max_len=MAX_TEXT, label="Nội dung yêu cầu"),
+        documents_to_add=_text(documents_to_add, "documents_to_add", max_len=MAX_TEXT, label="Giấy tờ cần bổ sung"),
+        reason=_text(reason, "reason", required=True, max_len=MAX_TEXT, label="Lý do"),
+        officer_id=officer.id,
+        created_at=now,
+    )
+    if kind == "guidance" and not contact.documents_to_add:
+        raise IntakeError(422, "Ghi rõ giấy tờ cần bổ sung, hoàn thiện.", "documents_to_add")
+    session.add(contact)
+    session.flush()
+    audit.record(session, f"desk_contact:{kind}", "desk_contact", contact.id, user=officer,
+                 after={"applicant_name": contact.applicant_name, "procedure_id": contact.procedure_id})
+    return contact
+
+
+# -- lists and flags -----------------------------------------------------------------
+
+
+def _as_datetime_bounds(date_from: date | datetime | None, date_to: date | datetime | None):
+    start = end = None
+    if date_from is not None:
+        start = date_from if isinstance(date_from, datetime) else datetime.combine(date_from, datetime.min.time())
+    if date_to is not None:
+        if isinstance(date_to, datetime):
+            end = date_to
+        else:
+            end = datetime.combine(date_to, datetime.max.time().replace(microsecond=0))
+    return start, end
+
+
+def search_dossiers(session, user, *, q: str | None = None, status: str | Iterable[str] | None = None,
+                    unit_id: int | None = None, procedure_id: int | None = None, field: str | None = None,
+                    channel: str | None = None, date_from: date | None = None, date_to: date | None = None,
+                    overdue: bool | None = None, due_soon: bool | None = None, now: datetime, page: int = 1,
+                    per_page: int = 25) -> tuple[list[Dossier], int]:
+    """The visible dossiers matching the filters, newest first, one page; and the total count.
+
+    ``q`` matches the code, the applicant's name without regard to case or diacritics, the ID
+    number and the phone. ``date_from`` / ``date_to`` filter the reception date, inclusive.
+    """
+    stmt = visible_dossiers(user)
+    conditions = []
+    if q is not None and str(q).strip():
+        text = str(q).strip()[:100]
+        pattern = like_pattern(text)
+        options = [Dossier.code.ilike(pattern, escape="\\"), Dossier.applicant_name_search.like(pattern, escape="\\")]
+        upper = re.sub(r"\s", "", text).upper()
+        if upper and re.fullmatch(r"[A-Z0-9+.\-() ]+", upper):
+            digits = re.sub(r"\D", "", upper)
+            raw = like_pattern(upper).upper()
+            options.append(func.upper(Dossier.applicant_id_number).like(raw, escape="\\"))
+            if len(digits) >= 3:
+                if upper.startswith("+84"):
+                    digits = "0" + digits[2:]
+                options.append(func.replace(Dossier.applicant_id_number, "-", "").like(f"%{digits}%"))
+                options.append(Dossier.applicant_phone.like(f"%{digits}%"))
+        conditions.append(or_(*options))
+    if status:
+        statuses = [status] if isinstance(status, str) else list(status)
+        conditions.append(Dossier.status.in_(statuses))
+    if unit_id is not None:
+        conditions.append(or_(Dossier.unit_id == unit_id, Dossier.current_unit_id == unit_id))
+    if procedure_id is not None:
+        conditions.append(Dossier.procedure_id == procedure_id)
+    if field:
+        conditions.append(Dossier.field == field)
+    if channel:
+        conditions.append(Dossier.channel == channel)
+    start, end = _as_datetime_bounds(date_from, date_to)
+    if start is not None:
+        conditions.append(Dossier.received_at >= start)
+    if end is not None:
+        conditions.append(Dossier.received_at <= end)
+    running = Dossier.status.in_(RUNNING_STATUSES)
+    is_overdue = and_(running, Dossier.deadline_at.is_not(None), Dossier.deadline_at < now)
+    if overdue is True:
+        conditions.append(is_overdue)
+    elif overdue is False:
+        conditions.append(not_(is_overdue))
+    if due_soon is not None:
+        horizon = calendar_for(session).add_working_days(now, _due_soon_days())
+        is_due_soon = and_(running, Dossier.deadline_at.is_not(None), Dossier.deadline_at >= now,
+                           Dossier.deadline_at <= horizon)
+        conditions.append(is_due_soon if due_soon else not_(is_due_soon))
+    if conditions:
+        stmt = stmt.where(*conditions)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    per_page = max(1, min(int(per_page), 100))
+    page = max(1, int(page))
+    offset = (page - 1) * per_page
+    if offset >= total:
+        return [], total
+    items = session.scalars(
+        stmt.order_by(Dossier.received_at.desc(), Dossier.id.desc()).offset(offset).limit(per_page)
+    ).all()
+    return list(items), total
+
+
+def flags_for(dossier: Dossier, now: datetime, cal: WorkCalendar) -> list[str]:
+    """Live flags for display and the API (pages compute overdue live, domain.md / architecture)."""
+    flags = []
+    running = dossier.status in RUNNING_STATUSES
+    deadline = dossier.deadline_at
+    overdue = running and deadline is not None and deadline < now
+    if overdue:
+        flags.append("overdue")
+    elif running and deadline is not None:
+        try:
+            if deadline <= cal.add_working_days(now, _due_soon_days()):
+                flags.append("due_soon")
+        except ValueError:
+            pass
+    if dossier.status == "received" and dossier.forwarding_deadline_at is not None \
+            and now > dossier.forwarding_deadline_at:
+        flags.append("not_forwarded")
+    if dossier.flag_late_supplement_request:
+        flags.append("late_supplement_request")
+    if running and deadline is not None and not dossier.extended:
+        try:
+            if overdue or deadline <= cal.add_working_days(now, 1):
+                flags.append("apology_missing")
+        except ValueError:
+            pass
+    return flags
+
+
+def explain(session, dossier: Dossier) -> list[str]:
+    """How the dossier's deadlines were derived, step by step (Vietnamese), for the dossier page."""
+    result = derive(calendar_for(session), limit_from_rule(dossier.rule), events_for(dossier))
+    return list(result.explanation)
