@@ -1,0 +1,403 @@
+"""The supervisor dashboard, the alerts inbox and ``GET /api/v1/alerts`` (issue 5).
+
+Pages compute overdue LIVE (``deadline_at < now``); the scan's flags only drive
+alerts (architecture.md). Counts are aggregate SQL (GROUP BY), never ORM objects.
+The reporting period is the government convention: the 15th of the previous
+month to the 14th of this month (Decree 09/2019, Art. 12; domain.md §7).
+"In progress" is measured against ``deadline_at`` (what the desk told the
+applicant, extension included); finished dossiers are counted by the date of
+their result with their classification, which judges them against the original
+deadline (domain.md §4.6–§4.7). Unit and field are those recorded at reception.
+
+Never imports ``intake`` (dossier links are built by endpoint name when it exists).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+from markupsafe import Markup, escape
+from sqlalchemy import case, func, literal, select
+
+from deadlines.alerts import acknowledge, acknowledge_all, alerts_query, count_alerts, unread_count
+from deadlines.scan import ALERT_KINDS, ALERT_LABELS
+from tthc.auth import roles_required, user_from_bearer
+from tthc.clock import now as clock_now
+from tthc.clock import to_iso
+from tthc.errors import api_error
+from tthc.extensions import db
+from tthc.models import OPEN_STATUSES, RUNNING_STATUSES, Dossier, Unit
+
+bp = Blueprint("watch", __name__)
+api_alerts_bp = Blueprint("api_alerts", __name__, url_prefix="/api/v1")
+
+DASHBOARD_ROLES = ("supervisor", "admin", "handler")
+INBOX_ROLES = ("supervisor", "admin", "handler", "reception")
+FINISHED_STATUSES = ("finished", "handed_over")
+LIST_LIMIT = 50
+MAX_PER_PAGE = 100
+
+
+# -- periods --------------------------------------------------------------------------------------
+
+
+def period_for(d: date) -> tuple[date, date]:
+    """The monthly reporting period containing ``d``: 15th of a month .. 14th of the next."""
+    if d.day >= 15:
+        start = d.replace(day=15)
+    else:
+        start = (d.replace(day=1) - timedelta(days=1)).replace(day=15)
+    end = (start.replace(day=1) + timedelta(days=32)).replace(day=14)
+    return start, end
+
+
+def period_label(start: date) -> str:
+    """A period is named after the month of its end (``2025-03`` = 15/02–14/03, domain.md §8)."""
+    end = (start.replace(day=1) + timedelta(days=32)).replace(day=14)
+    return f"{end.month:02d}/{end.year}"
+
+
+def previous_periods(d: date, count: int) -> list[tuple[date, date]]:
+    periods = [period_for(d)]
+    while len(periods) < count:
+        periods.append(period_for(periods[-1][0] - timedelta(days=1)))
+    return list(reversed(periods))
+
+
+# -- aggregates -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    """One row of the dashboard table (a unit, a field, or the total)."""
+
+    key: object
+    label: str
+    within_time: int = 0
+    due_soon: int = 0
+    overdue: int = 0
+    early: int = 0
+    on_time: int = 0
+    late: int = 0
+
+    @property
+    def in_progress(self) -> int:
+        return self.within_time + self.due_soon + self.overdue
+
+    @property
+    def finished(self) -> int:
+        return self.early + self.on_time + self.late
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """(early + on time) / finished, in %, None when nothing was finished (domain.md §7)."""
+        return round(100.0 * (self.early + self.on_time) / self.finished, 2) if self.finished else None
+
+    def add(self, other: "Row") -> None:
+        for name in ("within_time", "due_soon", "overdue", "early", "on_time", "late"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class Dashboard:
+    now: datetime
+    period_start: date
+    period_end: date
+    due_soon_until: datetime
+    by_unit: list[Row]
+    by_field: list[Row]
+    total: Row
+    months: list[Row]
+    overdue_list: list = field(default_factory=list)
+    due_soon_list: list = field(default_factory=list)
+
+
+def build_dashboard(session, now: datetime, *, due_soon_until: datetime, unit_id: int | None = None,
+                    months: int = 12, list_limit: int = LIST_LIMIT) -> Dashboard:
+    """Everything the dashboard shows, in a handful of aggregate queries."""
+    start, end = period_for(now.date())
+    start_at = datetime.combine(start, datetime.min.time())
+    end_at = datetime.combine(end + timedelta(days=1), datetime.min.time())
+    scope = [] if unit_id is None else [Dossier.unit_id == unit_id]
+
+    units = dict(session.execute(select(Unit.id, Unit.name)).all())
+    by_unit: dict[object, Row] = {}
+    by_field: dict[object, Row] = {}
+
+    def rows_for(unit, fld) -> tuple[Row, Row]:
+        u = by_unit.setdefault(unit, Row(unit, units.get(unit, "(chưa giao đơn vị)")))
+        f = by_field.setdefault(fld, Row(fld, fld or "(không rõ lĩnh vực)"))
+        return u, f
+
+    overdue = case((Dossier.deadline_at < now, 1), else_=0)
+    due_soon = case(((Dossier.deadline_at >= now) & (Dossier.deadline_at <= due_soon_until), 1), else_=0)
+    open_rows = []
+    for status in OPEN_STATUSES:
+        # One query per status: with an equality on status, the covering index
+        # (status, unit_id, field, deadline_at) is read in GROUP BY order, nothing else.
+        # Waiting for a supplement counts as within time (domain.md §8).
+        running = status in RUNNING_STATUSES
+        open_rows.extend(session.execute(
+            select(Dossier.unit_id, Dossier.field, func.count(),
+                   func.sum(overdue) if running else literal(0), func.sum(due_soon) if running else literal(0))
+            .where(Dossier.status == status, *scope)
+            .group_by(Dossier.unit_id, Dossier.field)
+        ).all())
+    for unit, fld, n, n_overdue, n_soon in open_rows:
+        n_overdue, n_soon = int(n_overdue or 0), int(n_soon or 0)
+        part = Row(None, "", within_time=n - n_overdue - n_soon, due_soon=n_soon, overdue=n_overdue)
+        for r in rows_for(unit, fld):
+            r.add(part)
+
+    cls = Dossier.classification
+    finished_rows = session.execute(
+        select(Dossier.unit_id, Dossier.field,
+               func.sum(case((cls == "early", 1), else_=0)),
+               func.sum(case((cls == "late", 1), else_=0)),
+               func.count())
+        .where(Dossier.finished_at >= start_at, Dossier.finished_at < end_at,
+               Dossier.status.in_(FINISHED_STATUSES), *scope)
+        .group_by(Dossier.unit_id, Dossier.field)
+    ).all()
+    for unit, fld, n_early, n_late, n in finished_rows:
+        n_early, n_late = int(n_early or 0), int(n_late or 0)
+        part = Row(None, "", early=n_early, late=n_late, on_time=n - n_early - n_late)
+        for r in rows_for(unit, fld):
+            r.add(part)
+
+    total = Row(None, "Tổng cộng")
+    for r in by_unit.values():
+        total.add(r)
+
+    # On-time rate over the last `months` reporting periods: one range of the covering
+    # index (finished_at, status, classification, unit_id, field) per period.
+    periods = previous_periods(now.date(), months)
+    month_rows = []
+    for p_start, p_end in periods:
+        row = Row(p_start, period_label(p_start))
+        counts = dict(session.execute(
+            select(cls, func.count())
+            .where(Dossier.finished_at >= datetime.combine(p_start, datetime.min.time()),
+                   Dossier.finished_at < datetime.combine(p_end + timedelta(days=1), datetime.min.time()),
+                   Dossier.status.in_(FINISHED_STATUSES), *scope)
+            .group_by(cls)
+        ).all())
+        row.early, row.late = counts.pop("early", 0), counts.pop("late", 0)
+        row.on_time = sum(counts.values())  # on_time, and no-limit dossiers (always on time)
+        month_rows.append(row)
+
+    list_cols = (Dossier.code, Dossier.applicant_name, Dossier.field, Dossier.unit_id, Dossier.deadline_at,
+                 Dossier.status, Dossier.extended)
+
+    def most_urgent(*conds):
+        # One indexed range per open status on (status, deadline_at), merged: with IN (...) the
+        # planners walk the whole deadline index of a million rows in order instead.
+        rows = []
+        for status in RUNNING_STATUSES:
+            rows.extend(session.execute(
+                select(*list_cols, Dossier.id).where(Dossier.status == status, *conds, *scope)
+                .order_by(Dossier.deadline_at, Dossier.id).limit(list_limit)
+            ).all())
+        rows.sort(key=lambda r: (r.deadline_at, r.id))
+        return rows[:list_limit]
+
+    overdue_list = most_urgent(Dossier.deadline_at < now)
+    due_soon_list = most_urgent(Dossier.deadline_at >= now, Dossier.deadline_at <= due_soon_until)
+
+    return Dashboard(
+        now=now, period_start=start, period_end=end, due_soon_until=due_soon_until,
+        by_unit=sorted(by_unit.values(), key=lambda r: r.label),
+        by_field=sorted(by_field.values(), key=lambda r: r.label),
+        total=total, months=month_rows,
+        overdue_list=[_list_item(r, units) for r in overdue_list],
+        due_soon_list=[_list_item(r, units) for r in due_soon_list],
+    )
+
+
+def _list_item(row, units) -> dict:
+    return {"code": row.code, "applicant_name": row.applicant_name, "field": row.field,
+            "unit": units.get(row.unit_id, ""), "deadline_at": row.deadline_at, "status": row.status,
+            "extended": row.extended}
+
+
+# -- server-side SVG charts -----------------------------------------------------------------------
+
+
+def _rate_color(rate: float | None) -> str:
+    if rate is None:
+        return "#98a2b3"
+    if rate >= 95:
+        return "#12b76a"
+    if rate >= 80:
+        return "#f79009"
+    return "#d92d20"
+
+
+def hbar_chart(rows: list[Row], title: str) -> Markup:
+    """Horizontal bars: on-time rate per row (0–100 %)."""
+    bar_h, gap, label_w, chart_w = 22, 8, 230, 360
+    height = max(1, len(rows)) * (bar_h + gap) + 30
+    parts = [f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {label_w + chart_w + 70} '
+             f'{height}" width="100%" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
+    for i, r in enumerate(rows):
+        y = 10 + i * (bar_h + gap)
+        rate = r.on_time_rate
+        w = 0 if rate is None else chart_w * rate / 100
+        text = "–" if rate is None else f"{rate:.2f}%"
+        parts.append(f'<text x="{label_w - 6}" y="{y + 16}" text-anchor="end" font-size="12">'
+                     f'{escape(r.label[:38])}</text>')
+        parts.append(f'<rect x="{label_w}" y="{y}" width="{chart_w}" height="{bar_h}" fill="#eef2f6"/>')
+        parts.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{_rate_color(rate)}">'
+                     f'<title>{escape(r.label)}: {text} ({r.finished} hồ sơ)</title></rect>')
+        parts.append(f'<text x="{label_w + chart_w + 6}" y="{y + 16}" font-size="12">{text}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def vbar_chart(rows: list[Row], title: str) -> Markup:
+    """Vertical bars: on-time rate per reporting period."""
+    bar_w, gap, chart_h, top, left = 34, 12, 160, 20, 36
+    width = left + len(rows) * (bar_w + gap) + 10
+    parts = [f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {chart_h + top + 40}" '
+             f'width="100%" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
+    for pct in (0, 50, 100):
+        y = top + chart_h - chart_h * pct / 100
+        parts.append(f'<line x1="{left}" x2="{width}" y1="{y}" y2="{y}" stroke="#d0d5dd" stroke-width="1"/>')
+        parts.append(f'<text x="{left - 4}" y="{y + 4}" text-anchor="end" font-size="10">{pct}%</text>')
+    for i, r in enumerate(rows):
+        x = left + 6 + i * (bar_w + gap)
+        rate = r.on_time_rate
+        h = 0 if rate is None else chart_h * rate / 100
+        text = "–" if rate is None else f"{rate:.1f}%"
+        parts.append(f'<rect x="{x}" y="{top + chart_h - h:.1f}" width="{bar_w}" height="{h:.1f}" '
+                     f'fill="{_rate_color(rate)}"><title>{escape(r.label)}: {text} ({r.finished} hồ sơ)</title></rect>')
+        parts.append(f'<text x="{x + bar_w / 2}" y="{top + chart_h - h - 4:.1f}" text-anchor="middle" '
+                     f'font-size="9">{text}</text>')
+        parts.append(f'<text x="{x + bar_w / 2}" y="{top + chart_h + 14}" text-anchor="middle" font-size="10">'
+                     f'{escape(r.label)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+# -- views ----------------------------------------------------------------------------------------
+
+
+def dossier_url(code: str) -> str:
+    if "intake.show_dossier" in current_app.view_functions:
+        return url_for("intake.show_dossier", code=code)
+    return f"/dossiers/{code}"
+
+
+def _due_soon_until(now: datetime) -> datetime:
+    from deadlines.store import calendar_for
+
+    return calendar_for(db.session).add_working_days(now, current_app.config["DUE_SOON_WORKING_DAYS"])
+
+
+@bp.route("/dashboard")
+@roles_required(*DASHBOARD_ROLES)
+def show_dashboard():
+    now = clock_now()
+    unit_id = None
+    if current_user.role == "handler":
+        if current_user.unit_id is None:
+            abort(403)
+        unit_id = current_user.unit_id
+    else:
+        unit_id = request.args.get("unit", type=int)
+    data = build_dashboard(db.session, now, due_soon_until=_due_soon_until(now), unit_id=unit_id)
+    units = db.session.execute(select(Unit.id, Unit.name).order_by(Unit.name)).all()
+    return render_template(
+        "watch/dashboard.html", data=data, unit_id=unit_id, units=units,
+        unit_chart=hbar_chart([r for r in data.by_unit], "Tỷ lệ giải quyết đúng hạn theo đơn vị"),
+        month_chart=vbar_chart(data.months, "Tỷ lệ giải quyết đúng hạn 12 kỳ gần nhất"),
+        dossier_url=dossier_url,
+    )
+
+
+@bp.route("/alerts")
+@roles_required(*INBOX_ROLES)
+def list_alerts():
+    user = current_user._get_current_object()
+    unread_only = request.args.get("unread") == "1"
+    kind = request.args.get("kind") or None
+    if kind not in (None, *ALERT_KINDS):
+        kind = None
+    page = max(1, request.args.get("page", 1, type=int))
+    per_page = current_app.config.get("PER_PAGE", 25)
+    stmt = alerts_query(user, unread_only=unread_only, kind=kind)
+    rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all() if stmt is not None else []
+    total = count_alerts(db.session, user, unread_only=unread_only, kind=kind)
+    return render_template(
+        "watch/alerts.html", rows=rows, total=total, page=page, per_page=per_page,
+        pages=max(1, -(-total // per_page)), unread_only=unread_only, kind=kind,
+        ALERT_KINDS=ALERT_KINDS, dossier_url=dossier_url,
+    )
+
+
+@bp.route("/alerts/ack", methods=["POST"])
+@roles_required(*INBOX_ROLES)
+def ack_alerts():
+    user = current_user._get_current_object()
+    if request.form.get("all") == "1":
+        n = acknowledge_all(db.session, user, clock_now())
+    else:
+        ids = [i for i in request.form.getlist("alert_id") if i.isdigit()]
+        n = acknowledge(db.session, user, ids, clock_now())
+    db.session.commit()
+    flash(f"Đã xác nhận {n} cảnh báo.", "success")
+    back = request.form.get("next") or ""
+    if not back.startswith("/alerts"):
+        back = url_for("watch.list_alerts")
+    return redirect(back)
+
+
+@api_alerts_bp.route("/alerts")
+def api_list_alerts():
+    """``GET /api/v1/alerts``: the token user's alerts, newest first (``unread=1`` for the unread only)."""
+    user = user_from_bearer()
+    if user is None:
+        return api_error(401, "Thiếu hoặc sai mã truy cập (Authorization: Bearer ...).")
+    try:
+        page = int(request.args.get("page", 1))
+        per_page = int(request.args.get("per_page", current_app.config.get("PER_PAGE", 25)))
+    except ValueError:
+        return api_error(400, "page và per_page phải là số nguyên.", field="page")
+    if page < 1:
+        return api_error(400, "page phải từ 1.", field="page")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        return api_error(400, f"per_page phải từ 1 đến {MAX_PER_PAGE}.", field="per_page")
+    kind = request.args.get("kind") or None
+    if kind is not None and kind not in ALERT_KINDS:
+        return api_error(422, f"kind phải là một trong: {', '.join(ALERT_KINDS)}.", field="kind")
+    unread_only = request.args.get("unread") in ("1", "true")
+    stmt = alerts_query(user, unread_only=unread_only, kind=kind)
+    if stmt is None:
+        return api_error(403, "Tài khoản này không có hộp cảnh báo.")
+    rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    total = count_alerts(db.session, user, unread_only=unread_only, kind=kind)
+    items = [{"id": r.Alert.id, "dossier_code": r.code, "kind": r.Alert.kind,
+              "created_at": to_iso(r.Alert.created_at), "acknowledged": bool(r.acknowledged)} for r in rows]
+    return {"items": items, "total": total, "page": page, "per_page": per_page}
+
+
+# -- header badge ---------------------------------------------------------------------------------
+
+
+def unread_alert_count() -> int:
+    """Unread alerts of the logged-in user (0 when anonymous); computed once per request."""
+    if not current_user.is_authenticated:
+        return 0
+    if "unread_alert_count" not in g:
+        g.unread_alert_count = unread_count(db.session, current_user._get_current_object())
+    return g.unread_alert_count
+
+
+def init_app(app) -> None:
+    """Jinja globals for base.html: ``unread_alert_count()`` and the alert labels."""
+    app.jinja_env.globals.update(unread_alert_count=unread_alert_count, ALERT_LABELS=ALERT_LABELS)
+
+
+__all__ = ["bp", "api_alerts_bp", "init_app", "build_dashboard", "period_for"]

@@ -1,0 +1,222 @@
+"""The late-case scan (issue 5, domain.md §4.6–§4.8): one set-based pass of SQL statements.
+
+A pass sets the scan's flags on dossiers, clears the flags that no longer hold,
+and creates one alert per dossier and kind for what is flagged and has no alert
+yet. It never loops over dossiers in Python: each flag is two UPDATE statements
+(set where the rule holds and the flag is off; clear where the flag is on and
+the rule no longer holds), so a steady pass writes nothing. Alerts are created
+with ``INSERT ... SELECT ... WHERE NOT EXISTS`` plus ``ON CONFLICT DO NOTHING``
+on the unique (dossier, kind) constraint, so two passes running at once never
+duplicate an alert. On PostgreSQL a transaction-level advisory lock serialises
+passes (no deadlock between two passes updating the same rows in a different
+order); on SQLite the database write lock does the same.
+
+The thresholds that need the working-day calendar (due soon: within
+``DUE_SOON_WORKING_DAYS`` working days; apology missing: due within 1 working
+day, domain.md §4.6) are computed once in Python, then compared in SQL.
+
+An extended dossier is watched against its new appointment (``deadline_at``);
+"finished late" judges it against ``original_deadline_at`` (domain.md §4.6).
+
+The caller commits (architecture.md: services flush, callers commit).
+Never imports ``intake``.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, func, insert, literal, not_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from deadlines.workdays import WorkCalendar
+from tthc.models import RUNNING_STATUSES, Alert, Dossier, ScanRun
+
+#: The kinds of alert, in display order; each has a ``flag_<kind>`` column on Dossier.
+ALERT_KINDS = ("overdue", "apology_missing", "due_soon", "not_forwarded", "finished_late")
+
+ALERT_LABELS = {
+    "overdue": "Quá hạn",
+    "apology_missing": "Chưa có phiếu xin lỗi / gia hạn",
+    "due_soon": "Sắp đến hạn",
+    "not_forwarded": "Chưa chuyển xử lý đúng hạn",
+    "finished_late": "Có kết quả trễ hạn",
+}
+
+FINISHED_STATUSES = ("finished", "handed_over")
+
+#: A finished-late alert is raised only for dossiers finished within this many days of
+#: the pass: older late results are history for the reports, not something to act on,
+#: and alerting them would flood every inbox with years of records on first deployment.
+FINISHED_LATE_ALERT_DAYS = 31
+
+# Any fixed 64-bit key: the PostgreSQL advisory lock taken by a pass.
+_PG_LOCK_KEY = 0x7474_6863_5343_414E  # "tthcSCAN"
+
+
+class TickAlreadyRecorded(Exception):
+    """Another scheduler already recorded a pass for this (kind, scheduled_for) tick."""
+
+
+def thresholds(cal: WorkCalendar, now: datetime, horizon_days: int) -> dict[str, datetime]:
+    """The instants the pass compares deadlines with, computed once with the calendar."""
+    return {
+        "due_soon_until": cal.add_working_days(now, horizon_days),
+        "apology_until": cal.add_working_days(now, 1),
+    }
+
+
+def flag_conditions(now: datetime, due_soon_until: datetime, apology_until: datetime) -> dict:
+    """Per kind, the SQL condition under which the flag holds. Never NULL (a NULL
+    deadline gives FALSE), so ``NOT condition`` is the exact complement."""
+    d = Dossier
+    # Waiting for the applicant's supplement counts as within time (domain.md §8).
+    is_open = d.status.in_(RUNNING_STATUSES)
+    has_deadline = d.deadline_at.isnot(None)
+    return {
+        "overdue": and_(is_open, has_deadline, d.deadline_at < now),
+        "due_soon": and_(is_open, has_deadline, d.deadline_at >= now, d.deadline_at <= due_soon_until),
+        # Decree 61/2018, Art. 18 (domain.md §4.8): the desk forwards by the forwarding deadline.
+        "not_forwarded": and_(d.status == "received", d.forwarding_deadline_at.isnot(None),
+                              d.forwarding_deadline_at < now),
+        # Domain.md §4.6: the apology is due at the latest 1 working day before the deadline.
+        "apology_missing": and_(is_open, has_deadline, d.extended == False,  # noqa: E712
+                                d.deadline_at <= apology_until),
+        # Judged against the original deadline, whatever the extension (domain.md §4.6).
+        "finished_late": and_(d.status.in_(FINISHED_STATUSES), d.finished_at.isnot(None),
+                              d.original_deadline_at.isnot(None), d.finished_at > d.original_deadline_at),
+    }
+
+
+def _flag(kind: str):
+    return getattr(Dossier, f"flag_{kind}")
+
+
+def _insert_ignoring_duplicates(session, select_stmt):
+    cols = ["dossier_id", "kind", "unit_id", "created_at", "scan_run_id"]
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt = pg_insert(Alert).from_select(cols, select_stmt).on_conflict_do_nothing(
+            constraint="uq_alert_dossier_kind")
+    elif dialect == "sqlite":
+        stmt = sqlite_insert(Alert).from_select(cols, select_stmt).on_conflict_do_nothing()
+    else:  # pragma: no cover - other databases rely on NOT EXISTS and the constraint
+        stmt = insert(Alert).from_select(cols, select_stmt)
+    # RETURNING counts the rows really inserted (rowcount is -1 for INSERT ... SELECT with psycopg).
+    return len(session.execute(stmt.returning(Alert.id)).all())
+
+
+def _lock(session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY - (1 << 63)})
+
+
+def run_scan(session, now: datetime, *, cal: WorkCalendar | None = None, kind: str = "cli",
+             scheduled_for: datetime | None = None, horizon_days: int | None = None,
+             started_at: datetime | None = None) -> ScanRun:
+    """One pass at instant ``now`` (naive local time). Returns its ScanRun (flushed, not committed).
+
+    With ``scheduled_for`` the ScanRun is unique per (kind, tick): when another
+    scheduler already recorded that tick, raises :class:`TickAlreadyRecorded`
+    (the session is then rolled back to before the pass).
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    if cal is None:
+        from deadlines.store import calendar_for
+
+        cal = calendar_for(session)
+    if horizon_days is None:
+        horizon_days = _config("DUE_SOON_WORKING_DAYS", 2)
+
+    run = ScanRun(kind=kind, scheduled_for=scheduled_for, scan_at=now, started_at=started_at or now, counts={})
+    session.add(run)
+    if scheduled_for is not None:
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError:
+            session.rollback()
+            raise TickAlreadyRecorded(f"{kind} tick {scheduled_for:%Y-%m-%d %H:%M} already recorded") from None
+    else:
+        session.flush()
+    _lock(session)
+
+    limits = thresholds(cal, now, horizon_days)
+    conditions = flag_conditions(now, **limits)
+    flagged: dict[str, int] = {}
+    cleared: dict[str, int] = {}
+    for k, cond in conditions.items():
+        flag = _flag(k)
+        # updated_at is left as is: a flag is the scan's observation, not an officer's change;
+        # the version column is not touched either (Core UPDATE), so no officer gets a 409.
+        flagged[k] = session.execute(
+            update(Dossier).where(cond, flag == False)  # noqa: E712
+            .values({flag: True, Dossier.updated_at: Dossier.updated_at})
+            .execution_options(synchronize_session=False)
+        ).rowcount or 0
+        cleared[k] = session.execute(
+            update(Dossier).where(flag == True, not_(cond))  # noqa: E712
+            .values({flag: False, Dossier.updated_at: Dossier.updated_at})
+            .execution_options(synchronize_session=False)
+        ).rowcount or 0
+
+    new_alerts: dict[str, int] = {}
+    for k in ALERT_KINDS:
+        flag = _flag(k)
+        where = [flag == True,  # noqa: E712
+                 ~exists().where(Alert.dossier_id == Dossier.id, Alert.kind == k)]
+        # The flags were just brought up to date, so a set flag means the rule holds now.
+        if k == "finished_late":
+            where.append(Dossier.finished_at >= now - timedelta(days=FINISHED_LATE_ALERT_DAYS))
+        sel = select(
+            Dossier.id, literal(k), _unit_expr(), literal(now), literal(run.id)
+        ).where(*where)
+        new_alerts[k] = _insert_ignoring_duplicates(session, sel)
+
+    run.counts = {
+        "flagged": flagged,
+        "cleared": cleared,
+        "new_alerts": new_alerts,
+        "total_new_alerts": sum(new_alerts.values()),
+        "due_soon_until": limits["due_soon_until"].isoformat(sep=" "),
+        "horizon_working_days": horizon_days,
+    }
+    run.finished_at = _wall_now(now, started_at)
+    session.flush()
+    return run
+
+
+def _unit_expr():
+    # The unit that holds the dossier now (a multi-unit step), else the handling unit.
+    return func.coalesce(Dossier.current_unit_id, Dossier.unit_id)
+
+
+def _wall_now(now: datetime, started_at: datetime | None) -> datetime:
+    """The finishing instant: the wall clock when the pass runs in real time, else ``now``."""
+    if started_at is None:
+        return now
+    from tthc.clock import now as clock_now
+
+    return clock_now()
+
+
+def _config(key: str, default):
+    from flask import current_app, has_app_context
+
+    return current_app.config.get(key, default) if has_app_context() else default
+
+
+def counts_summary(run: ScanRun) -> str:
+    """One line per kind for the CLI: flagged / cleared / new alerts."""
+    c = run.counts or {}
+    lines = [f"scan at {run.scan_at:%Y-%m-%d %H:%M} ({run.kind})"]
+    for k in ALERT_KINDS:
+        lines.append(f"  {k:<16} flagged {c.get('flagged', {}).get(k, 0):>7}  cleared {c.get('cleared', {}).get(k, 0):>7}"
+                     f"  new alerts {c.get('new_alerts', {}).get(k, 0):>7}")
+    lines.append(f"  total new alerts {c.get('total_new_alerts', 0)}")
+    return "\n".join(lines)
+
+
+__all__ = ["ALERT_KINDS", "ALERT_LABELS", "TickAlreadyRecorded", "run_scan", "thresholds", "flag_conditions",
+           "counts_summary"]

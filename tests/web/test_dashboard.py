@@ -1,0 +1,209 @@
+"""Dashboard, alerts inbox and GET /api/v1/alerts (issue 5): numbers checked against an independent count."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from deadlines.scan import run_scan
+from deadlines.store import calendar_for
+from tests.factories import make_procedure, make_unit, make_user
+from tests.helpers import csrf_token
+from tests.integration.test_scan import make_dossier
+from tthc.auth import hash_token
+from tthc.extensions import db
+from tthc.models import ApiToken, Dossier, Unit, User
+
+NOW = datetime(2026, 3, 20, 10, 0)  # a Friday; the reporting period is 15/03–14/04/2026
+FIELDS = ("Sở hữu trí tuệ", "An toàn bức xạ và hạt nhân")
+
+
+class _Plain:
+    """A plain copy of a row's columns (the HTTP tests must not hold a session open: SQLite locks)."""
+
+    def __init__(self, obj, names):
+        for name in names:
+            setattr(self, name, getattr(obj, name))
+
+
+@pytest.fixture
+def dash(app, monkeypatch):
+    monkeypatch.setattr("deadlines.dashboard.clock_now", lambda: NOW)
+    with app.app_context():
+        data = _build(db.session)
+        db.session.remove()
+    return data
+
+
+def _build(s):
+    cal = calendar_for(s)
+    units = [make_unit(s, name="Phòng Quản lý chuyên ngành"), make_unit(s, name="Chi cục Tiêu chuẩn")]
+    proc = make_procedure(s)
+    specs = []
+    for ui, unit in enumerate(units):
+        for fi, fld in enumerate(FIELDS):
+            k = ui * 2 + fi
+            specs += [dict(status="in_progress", deadline_at=NOW - timedelta(days=1 + k)),  # overdue
+                      dict(status="received", deadline_at=cal.add_working_days(NOW, 1)),  # due soon
+                      dict(status="awaiting_supplement", deadline_at=NOW + timedelta(days=20 + k)),  # within
+                      dict(status="finished", finished_at=NOW - timedelta(days=2), deadline_at=NOW,
+                           classification="early"),
+                      dict(status="handed_over", finished_at=NOW - timedelta(hours=1), deadline_at=NOW,
+                           classification="on_time"),
+                      dict(status="finished", finished_at=NOW - timedelta(days=1), deadline_at=NOW - timedelta(days=3),
+                           classification="late"),
+                      # before the period: not counted as finished in this period
+                      dict(status="finished", finished_at=datetime(2026, 3, 10), deadline_at=datetime(2026, 3, 1),
+                           classification="late"),
+                      # withdrawn / cancelled: out of the counts
+                      dict(status="withdrawn", deadline_at=NOW - timedelta(days=4)),
+                      dict(status="cancelled", deadline_at=NOW - timedelta(days=4))]
+            for spec in specs[-9:]:
+                spec.update(unit=unit, field=fld)
+            if k == 3:
+                # Extended: watched against its new appointment (not overdue) but finished late against the original.
+                specs.append(dict(unit=unit, field=fld, status="in_progress", extended=True,
+                                  deadline_at=NOW + timedelta(days=10), original_deadline_at=NOW - timedelta(days=2)))
+                specs.append(dict(unit=unit, field=fld, status="finished", extended=True,
+                                  finished_at=NOW - timedelta(hours=3), deadline_at=NOW + timedelta(days=1),
+                                  original_deadline_at=NOW - timedelta(days=1), classification="late"))
+    dossiers = [make_dossier(s, proc, **spec) for spec in specs]
+    s.commit()
+    cols = ("id", "code", "status", "unit_id", "deadline_at", "finished_at", "classification")
+    return {"units": [_Plain(u, ("id", "name")) for u in units], "dossiers": [_Plain(d, cols) for d in dossiers],
+            "cal": cal}
+
+
+def expected_counts(app, cal, unit_id=None):
+    """An independent count in plain Python over every dossier row."""
+    with app.app_context():
+        return _expected(db.session, cal, unit_id)
+
+
+def _expected(session, cal, unit_id):
+    soon_until = cal.add_working_days(NOW, 2)
+    start, end = datetime(2026, 3, 15), datetime(2026, 4, 15)
+    out = {}
+    for d in session.scalars(select(Dossier)):
+        if unit_id is not None and d.unit_id != unit_id:
+            continue
+        row = out.setdefault(d.unit_id, dict(within_time=0, due_soon=0, overdue=0, early=0, on_time=0, late=0))
+        if d.status in ("received", "in_progress", "awaiting_supplement"):
+            if d.deadline_at < NOW:
+                row["overdue"] += 1
+            elif d.deadline_at <= soon_until:
+                row["due_soon"] += 1
+            else:
+                row["within_time"] += 1
+        elif d.status in ("finished", "handed_over") and start <= d.finished_at < end:
+            row[d.classification] += 1
+    return out
+
+
+def page_counts(html: str, table_id: str) -> dict[str, dict[str, int]]:
+    table = re.search(rf'<table class="data" id="{table_id}">(.*?)</table>', html, re.S).group(1)
+    rows = {}
+    for key, body in re.findall(r'<tr[^>]*data-key="([^"]*)">(.*?)</tr>', table, re.S):
+        rows[key] = {col: int(v) for col, v in re.findall(r'data-col="(\w+)">(\d+)<', body)}
+    return rows
+
+
+def test_dashboard_numbers_equal_an_independent_count(app, client, auth, dash):
+    auth.login("supervisor")
+    resp = client.get("/dashboard")
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    expected = expected_counts(app, dash["cal"])
+    shown = page_counts(html, "by-unit")
+    for unit in dash["units"]:
+        assert shown[str(unit.id)] == expected[unit.id]
+    total = {k: sum(r[k] for r in expected.values()) for k in next(iter(expected.values()))}
+    assert shown["total"] == total
+    assert total["overdue"] == 4 and total["late"] == 5  # the extended dossier counts late, not overdue
+    by_field = page_counts(html, "by-field")
+    assert sum(r["overdue"] for k, r in by_field.items() if k != "total") == total["overdue"]
+    assert "<svg" in html and "Tỷ lệ giải quyết đúng hạn" in html
+
+
+def test_overdue_list_is_most_urgent_first_and_links_to_the_dossier(client, auth, dash):
+    auth.login("supervisor")
+    html = client.get("/dashboard").get_data(as_text=True)
+    listing = re.search(r'id="overdue-list">(.*?)</table>', html, re.S).group(1)
+    codes = re.findall(r'<a href="/dossiers/([^"]+)">', listing)
+    overdue = sorted((d for d in dash["dossiers"] if d.status in ("in_progress", "received", "awaiting_supplement")
+                      and d.deadline_at < NOW), key=lambda d: d.deadline_at)
+    assert codes == [d.code for d in overdue]
+
+
+def test_a_handler_sees_only_their_unit_and_reception_is_refused(app, client, auth, dash):
+    unit = dash["units"][0]
+    login_handler_of(app, auth, unit.id)
+    html = client.get("/dashboard").get_data(as_text=True)
+    shown = page_counts(html, "by-unit")
+    assert set(shown) == {str(unit.id), "total"}
+    assert shown["total"] == expected_counts(app, dash["cal"], unit.id)[unit.id]
+    other = [d.code for d in dash["dossiers"] if d.unit_id != unit.id]
+    assert not any(code in html for code in other)
+    auth.logout()
+    auth.login("reception")
+    assert client.get("/dashboard").status_code == 403
+
+
+def login_handler_of(app, auth, unit_id):
+    with app.app_context():
+        make_user(db.session, role="handler", username="handler-a", unit=db.session.get(Unit, unit_id))
+        db.session.commit()
+    return auth.login("handler", username="handler-a")
+
+
+def _scan(app):
+    with app.app_context():
+        run_scan(db.session, NOW, cal=calendar_for(db.session))
+        db.session.commit()
+
+
+def test_inbox_shows_the_unit_alerts_and_acknowledging_lowers_the_unread_count(app, client, auth, dash):
+    _scan(app)
+    unit = dash["units"][0]
+    login_handler_of(app, auth, unit.id)
+    html = client.get("/alerts").get_data(as_text=True)
+    unread = int(re.search(r'id="unread-count">(\d+)', html).group(1))
+    ids = re.findall(r'name="alert_id" value="(\d+)"', html)
+    assert unread == len(ids) > 0
+    assert not any(d.code in html for d in dash["dossiers"] if d.unit_id != unit.id)
+    token = csrf_token(client, "/alerts")
+    resp = client.post("/alerts/ack", data={"csrf_token": token, "alert_id": ids[:2]})
+    assert resp.status_code == 302
+    html = client.get("/alerts").get_data(as_text=True)
+    assert int(re.search(r'id="unread-count">(\d+)', html).group(1)) == unread - 2
+    # Without the CSRF token the acknowledgement is refused.
+    assert client.post("/alerts/ack", data={"alert_id": ids[2]}).status_code == 400
+
+
+def test_api_lists_the_token_users_alerts(app, client, dash):
+    _scan(app)
+    with app.app_context():
+        sup = make_user(db.session, role="supervisor", username="api-sup")
+        db.session.add(ApiToken(user_id=sup.id, token_hash=hash_token("secret-token"), name="t"))
+        db.session.commit()
+        sup_id = sup.id
+    assert client.get("/api/v1/alerts").status_code == 401
+    assert client.get("/api/v1/alerts", headers={"Authorization": "Bearer nope"}).json["error"]["code"] == "unauthorized"
+    headers = {"Authorization": "Bearer secret-token"}
+    body = client.get("/api/v1/alerts?per_page=5", headers=headers).json
+    assert body["page"] == 1 and body["per_page"] == 5 and len(body["items"]) == 5
+    assert body["total"] > 5
+    item = body["items"][0]
+    assert set(item) >= {"dossier_code", "kind", "created_at", "acknowledged"}
+    assert item["created_at"] == "2026-03-20T10:00:00+07:00" and item["acknowledged"] is False
+    assert client.get("/api/v1/alerts?per_page=500", headers=headers).status_code == 400
+    assert client.get("/api/v1/alerts?kind=bogus", headers=headers).status_code == 422
+    # Acknowledged through the inbox → acknowledged in the API.
+    from deadlines.alerts import acknowledge
+    with app.app_context():
+        acknowledge(db.session, db.session.get(User, sup_id), [item["id"]], NOW)
+        db.session.commit()
+    again = client.get("/api/v1/alerts?per_page=5", headers=headers).json
+    assert next(i for i in again["items"] if i["id"] == item["id"])["acknowledged"] is True
