@@ -1,0 +1,62 @@
+"""The workbook builder is pure and never writes user text as a formula (issue 6)."""
+from __future__ import annotations
+
+import ast
+import io
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from tthc.reports.queries import SummaryRow, total_row
+from tthc.reports.workbook import ReportHeader, is_risky, register_workbook, summary_workbook
+
+ROOT = Path(__file__).resolve().parents[2]
+HEADER = ReportHeader(parent_agency="UBND tỉnh", agency="Sở KH&CN", place="Bà Rịa", report_date=datetime(2026, 3, 16),
+                      title="Sổ theo dõi hồ sơ", subtitle="Kỳ báo cáo")
+
+
+@pytest.mark.parametrize("module", ["tthc/reports/workbook.py", "tthc/reports/periods.py"])
+def test_the_pure_report_modules_import_only_the_standard_library_and_openpyxl(module):
+    tree = ast.parse((ROOT / module).read_text("utf-8"))
+    names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    names += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
+    tops = {name.split(".")[0] for name in names}
+    assert tops <= set(sys.stdlib_module_names) | {"openpyxl"}, tops
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+33", "-2", "@SUM(A1)", '=HYPERLINK("http://x","y")'])
+def test_text_starting_like_a_formula_is_stored_as_a_quoted_string(text):
+    data = register_workbook(HEADER, [f"c{i}" for i in range(14)],
+                             [(1, text, text, 1, text, text, text, "", "", "", "", "", "", text)])
+    ws = load_workbook(io.BytesIO(data)).active
+    row = next(r for r in range(1, 20) if ws.cell(r, 1).value == 1)
+    for col in (2, 3, 5, 6, 7, 14):
+        cell = ws.cell(row, col)
+        assert (cell.value, cell.data_type, cell.quotePrefix) == (text, "s", True)
+    assert is_risky(text)
+
+
+def test_control_characters_that_xlsx_cannot_hold_are_dropped():
+    data = register_workbook(HEADER, [f"c{i}" for i in range(14)],
+                             [(1, "D1", "Thủ\x07 tục", 1, "Nguyễn\x00 An", "", "", "", "", "", "", "", "", "")])
+    ws = load_workbook(io.BytesIO(data)).active
+    values = {c.value for row in ws.iter_rows() for c in row}
+    assert "Thủ tục" in values and "Nguyễn An" in values
+
+
+def test_a_field_name_like_a_formula_stays_text_in_the_summary_and_its_chart():
+    rows = [SummaryRow(label="=cmd|' /C calc'!A0", early=1)]
+    wb = load_workbook(io.BytesIO(summary_workbook(HEADER, "Lĩnh vực", rows, total_row(rows))))
+    assert wb["Báo cáo"]["B12"].data_type == "s" and wb["Báo cáo"]["B12"].value == rows[0].label
+    assert wb["Biểu đồ"]["A2"].data_type == "s"
+
+
+def test_the_total_row_sums_the_counts_and_recomputes_the_rate():
+    rows = [SummaryRow(label="a", early=1, late=1, carried=2), SummaryRow(label="b", on_time=2, within=1, online=3)]
+    total = total_row(rows)
+    assert (total.received, total.finished, total.in_progress, total.on_time_rate) == (5, 4, 1, 0.75)
+    assert rows[0].on_time_rate == 0.5 and rows[1].on_time_rate == 1.0
+    assert SummaryRow(label="empty").on_time_rate is None

@@ -1,0 +1,123 @@
+"""Report exports: pick the rows (queries), build the workbook (workbook), say what was exported.
+
+Shared by the reports page and ``flask reports``; both log the export in the audit
+log (Decree 13/2023: exports of personal data are logged) and commit themselves.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Optional
+
+from flask import current_app
+
+from tthc import audit
+from tthc.models import Unit
+from tthc.reports import periods, queries
+from tthc.reports.workbook import ReportHeader, Target, late_workbook, register_workbook, summary_workbook
+
+REPORT_TYPES = {
+    "summary": "Tình hình, kết quả giải quyết TTHC",
+    "register": "Sổ theo dõi hồ sơ (mẫu 06)",
+    "late": "Danh sách hồ sơ quá hạn",
+}
+SUMMARY_TITLE = "Báo cáo tình hình, kết quả giải quyết thủ tục hành chính"
+REGISTER_TITLE = "Sổ theo dõi hồ sơ"
+LATE_TITLE = "Danh sách hồ sơ giải quyết quá hạn và đang quá hạn"
+EXTENSION_KEY = "tthc_reports"
+# Decree 13/2023: ID numbers and phones in full only for the desk and supervisors (as intake decides).
+PERSONAL_DATA_ROLES = ("reception", "supervisor")
+
+
+class ReportError(ValueError):
+    """Bad input for a report; the message is shown as is."""
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """The working-day arithmetic, injected by create_app (tthc must not import ``deadlines``)."""
+
+    calendar_for: Callable
+    working_days_late: Callable
+
+    def late_days(self, session) -> queries.LateDays:
+        cal = self.calendar_for(session)
+        return lambda deadline, instant: self.working_days_late(cal, deadline, instant)
+
+
+def hooks() -> Hooks:
+    found = current_app.extensions.get(EXTENSION_KEY)
+    if found is None:
+        raise RuntimeError("tthc.reports.init_app(app, calendar_for=..., working_days_late=...) was not called")
+    return found
+
+
+def period_scheme() -> str:
+    return current_app.config.get("REPORT_PERIOD_SCHEME", periods.DECREE_09)
+
+
+def find_unit(session, unit_id) -> Optional[Unit]:
+    if unit_id in (None, ""):
+        return None
+    try:
+        uid = int(unit_id)
+    except (TypeError, ValueError):
+        raise ReportError(f"unit must be a unit id (a number), got {unit_id!r}") from None
+    unit = session.get(Unit, uid)
+    if unit is None:
+        raise ReportError(f"no unit with id {uid}")
+    return unit
+
+
+def header_for(title: str, period: periods.Period, now: datetime, *, extra: str = "") -> ReportHeader:
+    cfg = current_app.config
+    if period.label.startswith("Từ"):  # a custom range: its label is already the range
+        subtitle = f"Kỳ báo cáo: {period.describe()}"
+    else:
+        subtitle = f"Kỳ báo cáo: {period.label} ({period.describe()})"
+    if extra:
+        subtitle += f" – {extra}"
+    return ReportHeader(parent_agency=cfg.get("PARENT_AGENCY") or "", agency=cfg.get("AGENCY_NAME") or "",
+                        place=cfg.get("AGENCY_PLACE") or "", report_date=now, title=title, subtitle=subtitle,
+                        number=cfg.get("REPORT_NUMBER_TEMPLATE", "Số:        /BC"))
+
+
+def _unit_note(unit: Optional[Unit]) -> str:
+    return f"Đơn vị: {unit.name}" if unit is not None else ""
+
+
+def build_summary(session, period, by: str, unit: Optional[Unit], now: datetime, target: Target = None):
+    if by not in queries.DIMENSIONS:
+        raise ReportError(f"unknown --by {by!r}: expected field, procedure or unit")
+    rows = queries.summary_rows(session, period, by=by, unit_id=unit.id if unit else None)
+    total = queries.total_row(rows)
+    header = header_for(SUMMARY_TITLE, period, now, extra=_unit_note(unit))
+    data = summary_workbook(header, queries.DIMENSION_LABELS[by], rows, total, target)
+    return data, len(rows)
+
+
+def build_register(session, period, unit: Optional[Unit], now: datetime, *, mask_personal: bool,
+                   target: Target = None):
+    rows = queries.register_rows(session, period, unit.id if unit else None, mask_personal=mask_personal)
+    header = header_for(REGISTER_TITLE, period, now, extra=_unit_note(unit))
+    return register_workbook(header, queries.REGISTER_HEADERS, rows, target)
+
+
+def build_late(session, period, unit: Optional[Unit], now: datetime, target: Target = None):
+    late_days = hooks().late_days(session)
+    rows = queries.late_rows(session, period, late_days, now=now, unit_id=unit.id if unit else None)
+    numbered = (row.cells(i) for i, row in enumerate(rows, 1))
+    header = header_for(LATE_TITLE, period, now, extra=_unit_note(unit))
+    return late_workbook(header, queries.LATE_HEADERS, numbered, target)
+
+
+def log_export(session, kind: str, period, *, by: str | None = None, unit: Optional[Unit] = None,
+               masked: bool | None = None, note: str = "", user=None) -> None:
+    after = {"type": kind, "from": period.first_day, "to": period.last_day}
+    if by:
+        after["by"] = by
+    if unit is not None:
+        after["unit_id"] = unit.id
+    if masked is not None:
+        after["personal_data_masked"] = masked
+    audit.record(session, "export", "report", kind, after=after, note=note, user=user)
