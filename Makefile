@@ -3,7 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask
-STAMP := $(VENV)/.installed-stamp
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := wsgi
@@ -11,26 +12,36 @@ export TTHC_ENV ?= development
 
 .PHONY: run test install migrate demo scheduler clean-venv
 
-$(STAMP): requirements.txt requirements-dev.txt
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(RUN_STAMP): requirements.txt | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(TEST_STAMP): requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	@touch $(STAMP)
+	@touch $@ $(RUN_STAMP)
 
-install: $(STAMP)
+install: $(RUN_STAMP)
 
-migrate: $(STAMP)
+migrate: $(RUN_STAMP)
 	$(FLASK) db upgrade
 
 demo: migrate
 	$(FLASK) demo
 
-## Serve the app on http://$(HOST):$(PORT) (single process; the in-process scheduler runs the scan).
+## Serve the app on http://$(HOST):$(PORT): one process; its in-process scheduler runs the late-case scan.
 run: demo
 	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
 	$(FLASK) run --no-reload --host $(HOST) --port $(PORT)
 
+## The scheduler process of a deployment (one per deployment, beside gunicorn).
+scheduler: migrate
+	$(FLASK) deadlines run-scheduler
+
 ## Run the whole test suite (PostgreSQL too when TTHC_TEST_DATABASE_URL is set).
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(PY) -m pytest
 
 clean-venv:

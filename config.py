@@ -64,6 +64,10 @@ class Config:
     DIGEST_TIME = _env("DIGEST_TIME", "07:00")
     RUN_SCHEDULER_IN_PROCESS = False
 
+    # Reports: "decree09" periods run from the 15th to the 14th (Decree 09/2019, Art. 12); "calendar" months.
+    REPORT_PERIOD_SCHEME = _env("REPORT_PERIOD_SCHEME", "decree09")
+    REPORT_NUMBER_TEMPLATE = _env("REPORT_NUMBER_TEMPLATE", "Số:        /BC")
+
     SMTP_HOST = _env("SMTP_HOST")
     SMTP_PORT = _env_int("SMTP_PORT", 25)
     SMTP_FROM = _env("SMTP_FROM", "tthc@localhost")

@@ -53,7 +53,7 @@ def create_app(config_class: type | None = None, **overrides: Any) -> Flask:
     login_manager.init_app(app)
     _configure_sqlite(app)
 
-    from tthc import auth, cli, errors, views, catalog, admin
+    from tthc import auth, cli, errors, views, catalog, admin, public
 
     auth.init_app(app)
     errors.init_app(app)
@@ -61,6 +61,7 @@ def create_app(config_class: type | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(views.bp)
     app.register_blueprint(catalog.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(public.bp)
     cli.init_app(app)
 
     from deadlines import views as deadline_views, cli as deadline_cli
@@ -68,11 +69,25 @@ def create_app(config_class: type | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(deadline_views.bp)
     deadline_cli.init_app(app)
 
+    from deadlines import dashboard as watch_dashboard, watch_cli  # noqa: F401  (importing registers the CLI)
+
+    app.register_blueprint(watch_dashboard.bp)
+    app.register_blueprint(watch_dashboard.api_alerts_bp)
+    csrf.exempt(watch_dashboard.api_alerts_bp)  # bearer tokens, not cookies
+    watch_dashboard.init_app(app)
+
     from intake import api as intake_api, views as intake_views
 
     app.register_blueprint(intake_views.bp)
     app.register_blueprint(intake_api.bp)
     csrf.exempt(intake_api.bp)  # the API authenticates with bearer tokens, not cookies
+
+    # tthc must not import deadlines at module level: the reports get the calendar hooks injected.
+    from deadlines.due_dates import working_days_late
+    from deadlines.store import calendar_for
+    from tthc import reports
+
+    reports.init_app(app, calendar_for=calendar_for, working_days_late=working_days_late)
 
     from tthc.templating import init_app as init_templating
 

@@ -37,7 +37,7 @@ from tthc.models import ApiToken, LoginAttempt, User
 bp = Blueprint("auth", __name__)
 
 PUBLIC_ENDPOINTS = {"auth.login", "static"}
-PUBLIC_BLUEPRINTS = {"public", "api"}  # the API authenticates with bearer tokens itself
+PUBLIC_BLUEPRINTS = {"public", "api", "api_alerts"}  # the API authenticates with bearer tokens itself
 MIN_PASSWORD_LENGTH = 8
 
 

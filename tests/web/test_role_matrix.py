@@ -47,7 +47,9 @@ MATRIX: dict[str, frozenset[str]] = {
     "intake.preview_appointment": frozenset({"reception"}),
     "intake.list_dossiers": ALL,
     "intake.show_dossier": ALL,
-    "intake.add_event": ALL,  # which event a role may record is the service's state machine (test_intake_*)
+    # Sampled with event_type "forwarded", which only reception may record; the other event types
+    # are each role's per the state machine (domain.md §8), tested in test_intake_services.py.
+    "intake.add_event": frozenset({"reception"}),
     "intake.void_event": frozenset({"supervisor"}),
     "intake.correct_dossier": frozenset({"reception", "supervisor"}),
     "intake.print_receipt": ALL,
@@ -58,6 +60,11 @@ MATRIX: dict[str, frozenset[str]] = {
     "intake.list_desk_contacts": frozenset({"reception", "supervisor"}),
     "intake.new_desk_contact": frozenset({"reception"}),
     "intake.print_desk_contact": frozenset({"reception", "supervisor"}),
+    "watch.show_dashboard": frozenset({"supervisor", "admin", "handler"}),
+    "watch.list_alerts": ALL,
+    "watch.ack_alerts": ALL,
+    "reports.index": frozenset({"supervisor", "admin"}),
+    "reports.download_report": frozenset({"supervisor", "admin"}),
 }
 
 

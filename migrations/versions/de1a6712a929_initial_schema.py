@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 836a2956b24d
+Revision ID: de1a6712a929
 Revises: 
-Create Date: 2026-11-27 22:29:45.719533
+Create Date: 2026-11-27 23:21:23.518134
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '836a2956b24d'
+revision = 'de1a6712a929'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -41,6 +41,17 @@ def upgrade():
     sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('last_number', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('year', name=op.f('pk_register_counter'))
+    )
+    op.create_table('scan_run',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('scheduled_for', sa.DateTime(), nullable=True),
+    sa.Column('scan_at', sa.DateTime(), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=False),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('counts', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_scan_run')),
+    sa.UniqueConstraint('kind', 'scheduled_for', name='uq_scan_run_tick')
     )
     op.create_table('unit',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -228,14 +239,24 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_dossier_applicant_name_search'), ['applicant_name_search'], unique=False)
         batch_op.create_index(batch_op.f('ix_dossier_applicant_phone'), ['applicant_phone'], unique=False)
         batch_op.create_index(batch_op.f('ix_dossier_channel'), ['channel'], unique=False)
+        batch_op.create_index('ix_dossier_closed_at', ['closed_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_dossier_deadline_at'), ['deadline_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_dossier_field'), ['field'], unique=False)
+        batch_op.create_index('ix_dossier_finished_after_deadline', ['status', 'flag_finished_late'], unique=False, sqlite_where=sa.text('finished_at > original_deadline_at'), postgresql_where=sa.text('finished_at > original_deadline_at'))
         batch_op.create_index(batch_op.f('ix_dossier_finished_at'), ['finished_at'], unique=False)
+        batch_op.create_index('ix_dossier_finished_stats', ['finished_at', 'status', 'classification', 'unit_id', 'field'], unique=False)
+        batch_op.create_index('ix_dossier_flag_apology_missing', ['status', 'deadline_at', 'extended', 'flag_apology_missing'], unique=False, sqlite_where=sa.text('flag_apology_missing = 1'), postgresql_where=sa.text('flag_apology_missing'))
+        batch_op.create_index('ix_dossier_flag_due_soon', ['status', 'deadline_at', 'flag_due_soon'], unique=False, sqlite_where=sa.text('flag_due_soon = 1'), postgresql_where=sa.text('flag_due_soon'))
+        batch_op.create_index('ix_dossier_flag_finished_late', ['finished_at', 'original_deadline_at', 'status', 'flag_finished_late'], unique=False, sqlite_where=sa.text('flag_finished_late = 1'), postgresql_where=sa.text('flag_finished_late'))
+        batch_op.create_index('ix_dossier_flag_not_forwarded', ['status', 'forwarding_deadline_at', 'flag_not_forwarded'], unique=False, sqlite_where=sa.text('flag_not_forwarded = 1'), postgresql_where=sa.text('flag_not_forwarded'))
+        batch_op.create_index('ix_dossier_flag_overdue', ['status', 'deadline_at', 'flag_overdue'], unique=False, sqlite_where=sa.text('flag_overdue = 1'), postgresql_where=sa.text('flag_overdue'))
         batch_op.create_index('ix_dossier_open_deadline', ['status', 'deadline_at'], unique=False)
+        batch_op.create_index('ix_dossier_open_stats', ['status', 'unit_id', 'field', 'deadline_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_dossier_original_deadline_at'), ['original_deadline_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_dossier_procedure_id'), ['procedure_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_dossier_received_at'), ['received_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_dossier_status'), ['status'], unique=False)
+        batch_op.create_index('ix_dossier_unended_received', ['received_at'], unique=False, postgresql_where=sa.text('finished_at IS NULL AND closed_at IS NULL'), sqlite_where=sa.text('finished_at IS NULL AND closed_at IS NULL'))
         batch_op.create_index(batch_op.f('ix_dossier_unit_id'), ['unit_id'], unique=False)
 
     op.create_table('procedure_document',
@@ -265,6 +286,25 @@ def upgrade():
     with op.batch_alter_table('procedure_step', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_procedure_step_procedure_id'), ['procedure_id'], unique=False)
 
+    op.create_table('alert',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('dossier_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('scan_run_id', sa.Integer(), nullable=True),
+    sa.Column('emailed_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['dossier_id'], ['dossier.id'], name=op.f('fk_alert_dossier_id_dossier'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['scan_run_id'], ['scan_run.id'], name=op.f('fk_alert_scan_run_id_scan_run')),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_alert_unit_id_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_alert')),
+    sa.UniqueConstraint('dossier_id', 'kind', name='uq_alert_dossier_kind')
+    )
+    with op.batch_alter_table('alert', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_alert_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alert_dossier_id'), ['dossier_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alert_unit_id'), ['unit_id'], unique=False)
+
     op.create_table('dossier_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('dossier_id', sa.Integer(), nullable=False),
@@ -288,6 +328,14 @@ def upgrade():
     with op.batch_alter_table('dossier_event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_dossier_event_dossier_id'), ['dossier_id'], unique=False)
 
+    op.create_table('alert_ack',
+    sa.Column('alert_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('acknowledged_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['alert_id'], ['alert.id'], name=op.f('fk_alert_ack_alert_id_alert'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_alert_ack_user_id_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('alert_id', 'user_id', name=op.f('pk_alert_ack'))
+    )
     op.create_table('dossier_handover',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('dossier_id', sa.Integer(), nullable=False),
@@ -321,10 +369,17 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_dossier_handover_dossier_id'))
 
     op.drop_table('dossier_handover')
+    op.drop_table('alert_ack')
     with op.batch_alter_table('dossier_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_dossier_event_dossier_id'))
 
     op.drop_table('dossier_event')
+    with op.batch_alter_table('alert', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_alert_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_alert_dossier_id'))
+        batch_op.drop_index(batch_op.f('ix_alert_created_at'))
+
+    op.drop_table('alert')
     with op.batch_alter_table('procedure_step', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_procedure_step_procedure_id'))
 
@@ -335,14 +390,24 @@ def downgrade():
     op.drop_table('procedure_document')
     with op.batch_alter_table('dossier', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_dossier_unit_id'))
+        batch_op.drop_index('ix_dossier_unended_received', postgresql_where=sa.text('finished_at IS NULL AND closed_at IS NULL'), sqlite_where=sa.text('finished_at IS NULL AND closed_at IS NULL'))
         batch_op.drop_index(batch_op.f('ix_dossier_status'))
         batch_op.drop_index(batch_op.f('ix_dossier_received_at'))
         batch_op.drop_index(batch_op.f('ix_dossier_procedure_id'))
         batch_op.drop_index(batch_op.f('ix_dossier_original_deadline_at'))
+        batch_op.drop_index('ix_dossier_open_stats')
         batch_op.drop_index('ix_dossier_open_deadline')
+        batch_op.drop_index('ix_dossier_flag_overdue', sqlite_where=sa.text('flag_overdue = 1'), postgresql_where=sa.text('flag_overdue'))
+        batch_op.drop_index('ix_dossier_flag_not_forwarded', sqlite_where=sa.text('flag_not_forwarded = 1'), postgresql_where=sa.text('flag_not_forwarded'))
+        batch_op.drop_index('ix_dossier_flag_finished_late', sqlite_where=sa.text('flag_finished_late = 1'), postgresql_where=sa.text('flag_finished_late'))
+        batch_op.drop_index('ix_dossier_flag_due_soon', sqlite_where=sa.text('flag_due_soon = 1'), postgresql_where=sa.text('flag_due_soon'))
+        batch_op.drop_index('ix_dossier_flag_apology_missing', sqlite_where=sa.text('flag_apology_missing = 1'), postgresql_where=sa.text('flag_apology_missing'))
+        batch_op.drop_index('ix_dossier_finished_stats')
         batch_op.drop_index(batch_op.f('ix_dossier_finished_at'))
+        batch_op.drop_index('ix_dossier_finished_after_deadline', sqlite_where=sa.text('finished_at > original_deadline_at'), postgresql_where=sa.text('finished_at > original_deadline_at'))
         batch_op.drop_index(batch_op.f('ix_dossier_field'))
         batch_op.drop_index(batch_op.f('ix_dossier_deadline_at'))
+        batch_op.drop_index('ix_dossier_closed_at')
         batch_op.drop_index(batch_op.f('ix_dossier_channel'))
         batch_op.drop_index(batch_op.f('ix_dossier_applicant_phone'))
         batch_op.drop_index(batch_op.f('ix_dossier_applicant_name_search'))
@@ -368,6 +433,7 @@ def downgrade():
 
     op.drop_table('procedure')
     op.drop_table('unit')
+    op.drop_table('scan_run')
     op.drop_table('register_counter')
     with op.batch_alter_table('login_attempt', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_login_attempt_username'))
