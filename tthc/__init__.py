@@ -53,7 +53,7 @@ def create_app(config_class: type | None = None, **overrides: Any) -> Flask:
     login_manager.init_app(app)
     _configure_sqlite(app)
 
-    from tthc import auth, cli, errors, views, catalog, admin, public
+    from tthc import auth, cli, errors, views, catalog, admin
 
     auth.init_app(app)
     errors.init_app(app)
@@ -61,7 +61,6 @@ def create_app(config_class: type | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(views.bp)
     app.register_blueprint(catalog.bp)
     app.register_blueprint(admin.bp)
-    app.register_blueprint(public.bp)
     cli.init_app(app)
 
     from deadlines import views as deadline_views, cli as deadline_cli
