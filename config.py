@@ -55,6 +55,13 @@ class Config:
     LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 5)
     LOGIN_WINDOW_MINUTES = _env_int("LOGIN_WINDOW_MINUTES", 15)
 
+    # Public dossier look-up: failed attempts per client address within the window.
+    PUBLIC_LOOKUP_MAX_FAILURES = _env_int("PUBLIC_LOOKUP_MAX_FAILURES", 10)
+    PUBLIC_LOOKUP_WINDOW_MINUTES = _env_int("PUBLIC_LOOKUP_WINDOW_MINUTES", 15)
+    # Number of trusted reverse proxies in front of the app (nginx: 1). The client address used for
+    # throttling and the audit log then comes from X-Forwarded-For; 0 trusts no header.
+    PROXY_COUNT = _env_int("PROXY_COUNT", 0)
+
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024  # catalog imports
     WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
     PER_PAGE = 25

@@ -28,7 +28,7 @@ from tthc.clock import now as clock_now
 from tthc.clock import to_iso
 from tthc.errors import api_error
 from tthc.extensions import db
-from tthc.models import OPEN_STATUSES, RUNNING_STATUSES, Dossier, Unit
+from tthc.models import OPEN_STATUSES, RUNNING_STATUSES, Dossier, Rating, Unit
 
 bp = Blueprint("watch", __name__)
 api_alerts_bp = Blueprint("api_alerts", __name__, url_prefix="/api/v1")
@@ -81,6 +81,9 @@ class Row:
     early: int = 0
     on_time: int = 0
     late: int = 0
+    # Satisfaction ratings given in the period (issue 7): a separate group, not part of the identities.
+    rated: int = 0
+    satisfied: int = 0
 
     @property
     def in_progress(self) -> int:
@@ -95,8 +98,13 @@ class Row:
         """(early + on time) / finished, in %, None when nothing was finished (domain.md §7)."""
         return round(100.0 * (self.early + self.on_time) / self.finished, 2) if self.finished else None
 
+    @property
+    def satisfaction_rate(self) -> float | None:
+        """satisfied / rated, in %, None when nobody rated in the period."""
+        return round(100.0 * self.satisfied / self.rated, 2) if self.rated else None
+
     def add(self, other: "Row") -> None:
-        for name in ("within_time", "due_soon", "overdue", "early", "on_time", "late"):
+        for name in ("within_time", "due_soon", "overdue", "early", "on_time", "late", "rated", "satisfied"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -164,6 +172,20 @@ def build_dashboard(session, now: datetime, *, due_soon_until: datetime, unit_id
     for unit, fld, n_early, n_late, n in finished_rows:
         n_early, n_late = int(n_early or 0), int(n_late or 0)
         part = Row(None, "", early=n_early, late=n_late, on_time=n - n_early - n_late)
+        for r in rows_for(unit, fld):
+            r.add(part)
+
+    # Ratings given in the period, by the unit stored on the rating (the dossier's unit) and the
+    # dossier's field; one small GROUP BY over the rating table.
+    rating_scope = [] if unit_id is None else [Rating.unit_id == unit_id]
+    rating_rows = session.execute(
+        select(Rating.unit_id, Dossier.field, func.count(), func.sum(case((Rating.satisfied.is_(True), 1), else_=0)))
+        .join(Dossier, Dossier.id == Rating.dossier_id)
+        .where(Rating.created_at >= start_at, Rating.created_at < end_at, *rating_scope)
+        .group_by(Rating.unit_id, Dossier.field)
+    ).all()
+    for unit, fld, n, n_satisfied in rating_rows:
+        part = Row(None, "", rated=n, satisfied=int(n_satisfied or 0))
         for r in rows_for(unit, fld):
             r.add(part)
 

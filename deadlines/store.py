@@ -12,16 +12,13 @@ from datetime import datetime
 from flask import current_app, has_app_context
 from sqlalchemy import func, select
 
-from deadlines.due_dates import DeadlineResult, Event, Limit, LimitUnit, SupplementRule, derive
+from deadlines.due_dates import EVENT_TYPES, DeadlineResult, Event, Limit, LimitUnit, SupplementRule, derive
 from deadlines.offdays import Override, build_calendar
 from deadlines.workdays import OfficeHours, WorkCalendar
 from tthc.models import OPEN_STATUSES, CalendarOverride, Dossier
 
-# Events that feed the deadline rules (voiding events and voided events are left out).
-DEADLINE_EVENT_TYPES = {
-    "received", "forwarded", "step_handed_over", "supplement_requested", "supplement_received", "extended",
-    "finished", "handed_over", "returned_unprocessed", "withdrawn", "cancelled",
-}
+# Events that feed the deadline rules: the engine's types (voiding, corrections and voided events are left out).
+DEADLINE_EVENT_TYPES = EVENT_TYPES
 
 
 def office_hours() -> OfficeHours:

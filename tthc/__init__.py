@@ -47,13 +47,19 @@ def create_app(config_class: type | None = None, **overrides: Any) -> Flask:
     except ValueError as exc:
         raise RuntimeError(f"TTHC_OFFICE_HOURS is invalid: {exc}") from exc
 
+    if app.config.get("PROXY_COUNT"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
     _configure_sqlite(app)
 
-    from tthc import auth, cli, errors, views, catalog, admin
+    from tthc import auth, cli, errors, views, catalog, admin, public
 
     auth.init_app(app)
     errors.init_app(app)
@@ -61,6 +67,7 @@ def create_app(config_class: type | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(views.bp)
     app.register_blueprint(catalog.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(public.bp)
     cli.init_app(app)
 
     from deadlines import views as deadline_views, cli as deadline_cli

@@ -83,3 +83,23 @@ def test_an_unexpected_error_shows_a_vietnamese_500_page_and_keeps_saved_data(tm
     assert response.status_code == 500
     assert "Lỗi hệ thống" in response.get_data(as_text=True)
     assert client.get("/").status_code == 200
+
+
+def test_behind_a_trusted_proxy_the_client_address_comes_from_x_forwarded_for(tmp_path):
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/x.sqlite", PROXY_COUNT=1)
+    captured = {}
+    inner = app.wsgi_app.app  # the Flask app behind ProxyFix
+
+    def spy(environ, start_response):
+        captured["addr"] = environ["REMOTE_ADDR"]
+        return inner(environ, start_response)
+
+    app.wsgi_app.app = spy
+    app.test_client().get("/login", headers={"X-Forwarded-For": "203.0.113.7"},
+                          environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert captured["addr"] == "203.0.113.7"
+
+
+def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(tmp_path):
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/x.sqlite")
+    assert not hasattr(app.wsgi_app, "x_for")

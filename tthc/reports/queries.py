@@ -28,7 +28,7 @@ from typing import Callable, Iterator, Optional
 
 from sqlalchemy import and_, case, func, literal, not_, or_, select
 
-from tthc.models import STATUS_LABELS, Dossier, DossierEvent, Procedure, Unit
+from tthc.models import STATUS_LABELS, Dossier, DossierEvent, Procedure, Rating, Unit
 from tthc.reports.periods import Period
 from tthc.text import mask
 
@@ -54,8 +54,13 @@ class SummaryRow:
     within: int = 0
     overdue: int = 0
     returned: int = 0
+    # Satisfaction (issue 7): ratings given in the period. A separate column group, outside the
+    # identities above (domain.md §8, "Reports").
+    rated: int = 0
+    satisfied: int = 0
 
     COUNTS = ("carried", "online", "direct", "postal", "early", "on_time", "late", "within", "overdue", "returned")
+    SATISFACTION = ("rated", "satisfied")
 
     @property
     def new(self) -> int:
@@ -80,6 +85,17 @@ class SummaryRow:
             return None
         return round((self.early + self.on_time) / self.finished, 4)
 
+    @property
+    def satisfaction_rate(self) -> Optional[float]:
+        """satisfied / rated as a fraction (4 decimals, i.e. 2 decimals of a percent); None if nobody rated."""
+        if not self.rated:
+            return None
+        return round(self.satisfied / self.rated, 4)
+
+    def satisfaction_cells(self) -> list:
+        """The "Mức độ hài lòng" group: rated, satisfied, rate (a fraction or None)."""
+        return [self.rated, self.satisfied, self.satisfaction_rate]
+
     def check(self) -> None:
         if self.received != self.finished + self.in_progress + self.returned:
             raise AssertionError(f"identity broken in row {self.label!r}")
@@ -95,7 +111,7 @@ def total_row(rows: list[SummaryRow], label: str = "Tổng cộng") -> SummaryRo
     """The total row, computed from the counts (the rate from the totals, never averaged)."""
     total = SummaryRow(label=label)
     for row in rows:
-        for name in SummaryRow.COUNTS:
+        for name in SummaryRow.COUNTS + SummaryRow.SATISFACTION:
             setattr(total, name, getattr(total, name) + getattr(row, name))
     return total
 
@@ -156,9 +172,32 @@ def summary_rows(session, period: Period, by: str = "field", unit_id: int | None
         key_value, counts = record[0], record[1:]
         row = SummaryRow(label="", key=key_value, **{n: int(c or 0) for n, c in zip(SummaryRow.COUNTS, counts)})
         rows.append(row)
+    _add_ratings(session, rows, period, by, unit_id)
     _label_rows(session, rows, by)
     rows.sort(key=lambda r: (r.label.casefold(), str(r.key)))
     return rows
+
+
+def _add_ratings(session, rows: list[SummaryRow], period: Period, by: str, unit_id: int | None) -> None:
+    """Ratings given in the period, grouped like the rows: by the unit stored on the rating (the
+    dossier's unit), or the dossier's field or procedure. A group with ratings but no dossier in the
+    period gets a row of zero counts (its identity still holds)."""
+    key = {"field": Dossier.field, "procedure": Dossier.procedure_id, "unit": Rating.unit_id}[by]
+    stmt = (
+        select(key, func.count(), _count(Rating.satisfied.is_(True)))
+        .join(Dossier, Dossier.id == Rating.dossier_id)
+        .where(Rating.created_at >= period.start, Rating.created_at < period.end, Dossier.status != "cancelled")
+        .group_by(key)
+    )
+    if unit_id is not None:
+        stmt = stmt.where(Rating.unit_id == unit_id)
+    by_key = {row.key: row for row in rows}
+    for key_value, n, n_satisfied in session.execute(stmt):
+        row = by_key.get(key_value)
+        if row is None:
+            row = by_key[key_value] = SummaryRow(label="", key=key_value)
+            rows.append(row)
+        row.rated, row.satisfied = int(n or 0), int(n_satisfied or 0)
 
 
 def _label_rows(session, rows: list[SummaryRow], by: str) -> None:

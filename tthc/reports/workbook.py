@@ -103,7 +103,7 @@ def _print_setup(ws, *, landscape: bool, title_rows: str) -> None:
 
 # -- the summary report (normal mode) -----------------------------------------------------------------
 
-SUMMARY_WIDTHS = (6, 38, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 11, 11)
+SUMMARY_WIDTHS = (6, 38, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 10, 10, 11)
 FIRST_TABLE_ROW = 8
 
 
@@ -150,10 +150,12 @@ SUMMARY_GROUPS = (
     ("L", "N", "Số hồ sơ đang giải quyết"),
     ("O", "O", "Số hồ sơ trả lại, rút hồ sơ"),
     ("P", "P", "Tỷ lệ giải quyết đúng hạn, trước hạn (%)"),
+    ("Q", "S", "Mức độ hài lòng"),  # issue 7: its own group, outside the identities of columns C–O
 )
 SUMMARY_SUBGROUPS = (
     ("C", "Tổng số"), ("D", "Kỳ trước chuyển qua"), ("H", "Tổng số"), ("I", "Trước hạn"), ("J", "Đúng hạn"),
     ("K", "Quá hạn"), ("L", "Tổng số"), ("M", "Trong hạn"), ("N", "Quá hạn"),
+    ("Q", "Số lượt đánh giá"), ("R", "Hài lòng"), ("S", "Tỷ lệ hài lòng (%)"),
 )
 SUMMARY_CHANNELS = (("E", "Trực tuyến"), ("F", "Trực tiếp"), ("G", "Bưu chính công ích"))
 
@@ -163,12 +165,15 @@ def summary_workbook(header: ReportHeader, dimension_label: str, rows: Sequence,
     """The report "Tình hình, kết quả giải quyết TTHC".
 
     ``rows`` and ``total`` have ``label`` and ``cells()`` (14 numbers, the last the
-    on-time rate as a fraction or None).
+    on-time rate as a fraction or None), and optionally ``satisfaction_cells()`` (rated,
+    satisfied, rate as a fraction or None) for the "Mức độ hài lòng" group (columns Q–S).
+    The official header spans A–P as before; the table and the print area reach S.
     """
     wb = Workbook()
     ws = wb.active
     ws.title = "Báo cáo"
     last = "P"
+    table_last = "S"
     _official_header(ws, header, last, "E", "H")
     _put(ws, "A5", header.title.upper(), FONT_TITLE, merge=f"A5:{last}5")
     _put(ws, "A6", header.subtitle, FONT_ITALIC, merge=f"A6:{last}6")
@@ -183,7 +188,7 @@ def summary_workbook(header: ReportHeader, dimension_label: str, rows: Sequence,
     _put(ws, f"E{head2}", "Mới tiếp nhận", FONT_SMALL_BOLD, merge=f"E{head2}:G{head2}", border=BORDER)
     for col, label in SUMMARY_CHANNELS:
         _put(ws, f"{col}{head3}", label, FONT_SMALL_BOLD, border=BORDER)
-    for i in range(1, 17):  # column numbers, as official tables print them
+    for i in range(1, 20):  # column numbers, as official tables print them
         _put(ws, f"{get_column_letter(i)}{numbers}", f"({i})", FONT_SMALL, border=BORDER)
     ws.row_dimensions[head1].height = 30
     ws.row_dimensions[head2].height = 30
@@ -193,8 +198,10 @@ def summary_workbook(header: ReportHeader, dimension_label: str, rows: Sequence,
     first_data = r
     for index, row in enumerate(rows, 1):
         _summary_line(ws, r, index, row.label, row.cells(), FONT_SMALL)
+        _satisfaction_line(ws, r, row, FONT_SMALL)
         r += 1
     _summary_line(ws, r, "", total.label, total.cells(), FONT_SMALL_BOLD)
+    _satisfaction_line(ws, r, total, FONT_SMALL_BOLD)
     total_row_index = r
 
     r += 2
@@ -210,7 +217,7 @@ def summary_workbook(header: ReportHeader, dimension_label: str, rows: Sequence,
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = f"C{numbers + 1}"
     _print_setup(ws, landscape=True, title_rows=f"{head1}:{numbers}")
-    ws.print_area = f"A1:{last}{r + max(len(header.recipients), 1) + 4}"
+    ws.print_area = f"A1:{table_last}{r + max(len(header.recipients), 1) + 4}"
 
     _chart_sheet(wb, rows, total, first_data, total_row_index, dimension_label, chart_title)
     return _finish(wb, target)
@@ -222,6 +229,15 @@ def _summary_line(ws, r: int, index, label: str, cells: list, font) -> None:
     for offset, value in enumerate(cells):
         cell = _put(ws, f"{get_column_letter(3 + offset)}{r}", value, font, CENTER, border=BORDER)
         if offset == len(cells) - 1:
+            cell.number_format = PERCENT_FORMAT
+
+
+def _satisfaction_line(ws, r: int, row, font) -> None:
+    """Columns Q–S: rated, satisfied, satisfaction rate (blank when nobody rated)."""
+    cells = row.satisfaction_cells() if hasattr(row, "satisfaction_cells") else [0, 0, None]
+    for offset, value in enumerate(cells):
+        cell = _put(ws, f"{get_column_letter(17 + offset)}{r}", value, font, CENTER, border=BORDER)
+        if offset == 2:
             cell.number_format = PERCENT_FORMAT
 
 

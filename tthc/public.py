@@ -1,0 +1,278 @@
+"""Public pages for citizens, without login (issue 7): the procedure catalog posted at the desk,
+the dossier look-up reached from the receipt's QR code, and the one-time satisfaction rating.
+
+Blueprint ``public`` is listed in ``tthc.auth.PUBLIC_BLUEPRINTS``: nothing here may show more
+than a citizen may see (Decree 13/2023 on personal data). The look-up shows, on the applicant's
+own dossier only, the status, the appointment, the public steps of the history (type and date,
+never notes, units or officers) and the applicant's masked name. A wrong code and a wrong phone
+give the same answer, failures are throttled per client address through ``LookupAttempt`` rows
+(shared by every worker), and the phone digits are compared in constant time.
+
+Must not import ``intake`` or ``deadlines`` (architecture.md): the citizen-facing event labels
+are defined here, worded for the public.
+"""
+from __future__ import annotations
+
+import hmac
+import re
+from datetime import timedelta
+
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_wtf import FlaskForm
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+from wtforms import HiddenField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Regexp
+
+from tthc.auth import client_ip
+from tthc.clock import now
+from tthc.extensions import db
+from tthc.models import (
+    CHANNEL_LABELS,
+    LIMIT_UNIT_LABELS,
+    STATUS_LABELS,
+    Dossier,
+    LookupAttempt,
+    Procedure,
+    Rating,
+)
+from tthc.text import like_pattern
+
+bp = Blueprint("public", __name__)
+
+PER_PAGE = 30
+MAX_COMMENT = 1000
+DEFAULT_MAX_FAILURES = 10
+DEFAULT_WINDOW_MINUTES = 15
+
+# The steps of the history a citizen sees, in the citizen's words. Internal events
+# (voided, corrected) and voided events are never shown.
+PUBLIC_EVENT_LABELS = {
+    "received": "Tiếp nhận hồ sơ",
+    "forwarded": "Chuyển đơn vị chuyên môn xử lý",
+    "step_handed_over": "Chuyển bước xử lý tiếp theo",
+    "supplement_requested": "Yêu cầu bổ sung, hoàn thiện hồ sơ",
+    "supplement_received": "Nhận hồ sơ bổ sung",
+    "extended": "Gia hạn, hẹn lại ngày trả kết quả",
+    "finished": "Đã có kết quả, chờ trả",
+    "handed_over": "Đã trả kết quả",
+    "returned_unprocessed": "Trả lại hồ sơ",
+    "withdrawn": "Rút hồ sơ",
+    "cancelled": "Hủy hồ sơ (nhập nhầm)",
+}
+
+NOT_FOUND_MESSAGE = ("Không tìm thấy hồ sơ khớp với mã hồ sơ và 4 số cuối điện thoại đã nhập. "
+                     "Vui lòng kiểm tra lại mã trên Giấy tiếp nhận hồ sơ và hẹn trả kết quả.")
+THROTTLED_MESSAGE = ("Bạn đã tra cứu sai quá nhiều lần. Vui lòng thử lại sau {minutes} phút, "
+                     "hoặc liên hệ Bộ phận Tiếp nhận và Trả kết quả.")
+ALREADY_RATED_MESSAGE = "Hồ sơ này đã được đánh giá. Mỗi hồ sơ chỉ được đánh giá một lần."
+NOT_HANDED_OVER_MESSAGE = "Chỉ đánh giá được sau khi đã nhận kết quả giải quyết hồ sơ."
+
+
+# -- helpers (pure) ------------------------------------------------------------------------------
+
+
+def mask_name(name: str | None) -> str:
+    """'Nguyễn Văn An' -> 'Nguyễn V** A*': the first word (the family name) is kept, every other
+    word keeps its first letter and each further letter becomes '*'."""
+    words = (name or "").split()
+    if not words:
+        return ""
+    return " ".join([words[0]] + [w[0] + "*" * (len(w) - 1) for w in words[1:]])
+
+
+def phone_tail(phone: str | None) -> str:
+    """The last 4 digits of a phone number ('' when it has fewer than 4 digits)."""
+    digits = re.sub(r"\D", "", phone or "")
+    return digits[-4:] if len(digits) >= 4 else ""
+
+
+def _limit(amount, unit) -> str:
+    if unit == "none":
+        return "Không quy định thời hạn"
+    if not unit or amount is None:
+        return ""
+    return f"{amount} {LIMIT_UNIT_LABELS.get(unit, unit)}"
+
+
+def time_limit_text(procedure: Procedure) -> str:
+    """The committed time, the statutory one in brackets when they differ (as on form 01)."""
+    effective = _limit(procedure.effective_amount, procedure.effective_unit)
+    statutory = _limit(procedure.statutory_amount, procedure.limit_unit)
+    if effective and statutory and effective != statutory:
+        return f"{effective} (thời hạn theo quy định: {statutory})"
+    return effective or statutory or "Chưa công bố"
+
+
+def _search_condition(q: str):
+    """Each word in the folded name (any order, no diacritics needed), or part of the code."""
+    words = [w for w in q.split() if w]
+    code = Procedure.national_code.ilike(
+        "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%", escape="\\")
+    return or_(and_(*[Procedure.name_search.like(like_pattern(w), escape="\\") for w in words]), code)
+
+
+# -- catalog -------------------------------------------------------------------------------------
+
+
+@bp.route("/thu-tuc")
+def list_procedures():
+    q = (request.args.get("q") or "").strip()[:200]
+    field = (request.args.get("linh-vuc") or "").strip()[:255]
+    query = select(Procedure).where(Procedure.active.is_(True))
+    if q:
+        query = query.where(_search_condition(q))
+    if field:
+        query = query.where(Procedure.field == field)
+    query = query.order_by(Procedure.field, Procedure.name_search, Procedure.id)
+    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
+                       max_per_page=PER_PAGE, error_out=False)
+    fields = db.session.execute(
+        select(Procedure.field, func.count(Procedure.id)).where(Procedure.active.is_(True))
+        .group_by(Procedure.field).order_by(Procedure.field)).all()
+    args = {k: v for k, v in {"q": q, "linh-vuc": field}.items() if v}
+    return render_template("public/procedures.html", page=page, q=q, field=field, fields=fields, args=args)
+
+
+@bp.route("/thu-tuc/<int:procedure_id>")
+def show_procedure(procedure_id: int):
+    procedure = db.session.scalar(
+        select(Procedure).where(Procedure.id == procedure_id, Procedure.active.is_(True))
+        .options(selectinload(Procedure.documents), selectinload(Procedure.unit))
+    ) or abort(404)
+    return render_template("public/procedure.html", procedure=procedure, time_limit=time_limit_text(procedure),
+                           channel_labels=CHANNEL_LABELS)
+
+
+# -- dossier look-up -----------------------------------------------------------------------------
+
+
+class LookupForm(FlaskForm):
+    ma = StringField("Mã hồ sơ", validators=[DataRequired("Nhập mã hồ sơ."), Length(max=64, message="Mã hồ sơ quá dài.")])
+    so = StringField("4 số cuối điện thoại", validators=[
+        DataRequired("Nhập 4 số cuối số điện thoại của người nộp."),
+        Regexp(r"^\d{4}$", message="Nhập đúng 4 chữ số cuối của số điện thoại đã khai khi nộp hồ sơ.")])
+
+
+class RatingForm(LookupForm):
+    ma = HiddenField(validators=[DataRequired(), Length(max=64)])
+    so = HiddenField(validators=[DataRequired(), Regexp(r"^\d{4}$")])
+    satisfied = RadioField("Mức độ hài lòng", choices=[SelectChoice("1", "Hài lòng"), SelectChoice("0", "Không hài lòng")],
+                           validators=[InputRequired("Chọn Hài lòng hoặc Không hài lòng.")])
+    comment = TextAreaField("Góp ý (không bắt buộc)", validators=[
+        Length(max=MAX_COMMENT, message=f"Góp ý tối đa {MAX_COMMENT} ký tự.")])
+
+
+def _window_minutes() -> int:
+    return int(current_app.config.get("PUBLIC_LOOKUP_WINDOW_MINUTES", DEFAULT_WINDOW_MINUTES))
+
+
+def lookup_throttled(session_, ip: str, at) -> bool:
+    """Too many failed look-ups from this address within the window (successes don't count)."""
+    since = at - timedelta(minutes=_window_minutes())
+    failures = session_.scalar(select(func.count(LookupAttempt.id)).where(
+        LookupAttempt.ip == ip, LookupAttempt.success.is_(False), LookupAttempt.at >= since))
+    return failures >= int(current_app.config.get("PUBLIC_LOOKUP_MAX_FAILURES", DEFAULT_MAX_FAILURES))
+
+
+def verify(session_, code: str, digits: str) -> Dossier | None:
+    """The dossier whose code is ``code`` and whose applicant's phone ends with ``digits``, or None.
+
+    The digits are compared in constant time, against a dummy value when the code is unknown,
+    so that the work done does not tell a wrong code from a wrong phone."""
+    dossier = session_.scalar(select(Dossier).where(Dossier.code == code.strip()))
+    expected = phone_tail(dossier.applicant_phone) if dossier is not None else ""
+    # A dossier without a usable phone can never be looked up: compare against a value no input matches.
+    ok = hmac.compare_digest((expected or "----").encode(), digits.encode())
+    return dossier if (dossier is not None and ok) else None
+
+
+def _throttled_response(form):
+    message = THROTTLED_MESSAGE.format(minutes=_window_minutes())
+    return render_template("public/lookup.html", form=form, error=message), 429
+
+
+def _public_history(dossier: Dossier) -> list[dict]:
+    return [{"label": PUBLIC_EVENT_LABELS[e.type], "at": e.at, "type": e.type}
+            for e in dossier.events if not e.voided and e.type in PUBLIC_EVENT_LABELS]
+
+
+def _render_result(dossier: Dossier, digits: str, *, rating_form=None, message=None, status=200):
+    rating = db.session.scalar(select(Rating).where(Rating.dossier_id == dossier.id))
+    can_rate = dossier.status == "handed_over" and rating is None
+    if can_rate and rating_form is None:
+        rating_form = RatingForm(formdata=None, ma=dossier.code, so=digits)
+    view = {
+        "code": dossier.code,
+        "masked_name": mask_name(dossier.applicant_name),
+        "procedure": dossier.procedure.name if dossier.procedure else "",
+        "status": dossier.status,
+        "status_label": STATUS_LABELS.get(dossier.status, dossier.status),
+        "received_at": dossier.received_at,
+        "appointment_at": dossier.appointment_at,
+        "new_appointment_at": dossier.deadline_at if dossier.extended else None,
+        "handed_over_at": dossier.handed_over_at,
+        "history": _public_history(dossier),
+    }
+    return render_template("public/result.html", d=view, rating=rating, can_rate=can_rate,
+                           rating_form=rating_form, message=message), status
+
+
+@bp.route("/tra-cuu", methods=["GET", "POST"])
+def lookup():
+    form = LookupForm()
+    if request.method == "GET":
+        form.ma.data = (request.args.get("ma") or "").strip()[:64]
+        return render_template("public/lookup.html", form=form, error=None)
+    if not form.validate_on_submit():
+        return render_template("public/lookup.html", form=form, error=None), 400
+    ip, at = client_ip(), now()
+    if lookup_throttled(db.session, ip, at):
+        return _throttled_response(form)
+    dossier = verify(db.session, form.ma.data, form.so.data)
+    db.session.add(LookupAttempt(at=at, ip=ip, success=dossier is not None))
+    db.session.commit()
+    if dossier is None:
+        return render_template("public/lookup.html", form=form, error=NOT_FOUND_MESSAGE), 200
+    return _render_result(dossier, form.so.data)
+
+
+@bp.route("/tra-cuu/danh-gia", methods=["POST"])
+def rate_dossier():
+    """The applicant's one-time rating; the code and phone digits are verified again."""
+    form = RatingForm()
+    lookup_form = LookupForm(formdata=None, ma=(form.ma.data or "")[:64])
+    ip, at = client_ip(), now()
+    if lookup_throttled(db.session, ip, at):
+        return _throttled_response(lookup_form)
+    if not (form.ma.data and form.so.data and re.fullmatch(r"\d{4}", form.so.data)):
+        return render_template("public/lookup.html", form=lookup_form, error=None), 400
+    dossier = verify(db.session, form.ma.data, form.so.data)
+    db.session.add(LookupAttempt(at=at, ip=ip, success=dossier is not None))
+    db.session.commit()
+    if dossier is None:
+        lookup_form.so.data = form.so.data
+        return render_template("public/lookup.html", form=lookup_form, error=NOT_FOUND_MESSAGE), 200
+    if dossier.status != "handed_over":
+        return _render_result(dossier, form.so.data, message=("warning", NOT_HANDED_OVER_MESSAGE), status=409)
+    if db.session.scalar(select(Rating.id).where(Rating.dossier_id == dossier.id)) is not None:
+        return _render_result(dossier, form.so.data, message=("warning", ALREADY_RATED_MESSAGE), status=409)
+    if not form.validate_on_submit():
+        return _render_result(dossier, form.so.data, rating_form=form, status=422)
+    db.session.add(Rating(dossier_id=dossier.id, satisfied=form.satisfied.data == "1",
+                          comment=(form.comment.data or "").strip(), created_at=at, unit_id=dossier.unit_id))
+    try:
+        db.session.commit()
+    except IntegrityError:  # two submissions at once: the unique dossier_id keeps one
+        db.session.rollback()
+        return _render_result(dossier, form.so.data, message=("warning", ALREADY_RATED_MESSAGE), status=409)
+    return _render_result(dossier, form.so.data,
+                          message=("success", "Cảm ơn ông/bà đã đánh giá chất lượng phục vụ."))
+
+
+@bp.errorhandler(404)
+def not_found(_exc):
+    return render_template("public/error.html", title="Không tìm thấy",
+                           message="Trang hoặc thủ tục bạn tìm không tồn tại hoặc đã ngừng áp dụng."), 404
