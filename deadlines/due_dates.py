@@ -494,6 +494,16 @@ def derive(cal: WorkCalendar, limit: Limit, events: Sequence[Event]) -> Deadline
 
     original_deadline = deadline
     current_deadline = extension.new_deadline if extension is not None else original_deadline
+    if (extension is not None and original_deadline is not None
+            and current_deadline is not None and current_deadline < original_deadline):
+        # An extension granted while awaiting a supplement can be overtaken by the restart
+        # (or pause) that follows: the dossier is then not late before its legal deadline,
+        # so the later of the two is watched (domain.md §4.5, §4.6).
+        explanation.append(
+            f"Hẹn lại {_fmt(current_deadline)} sớm hơn hạn tính lại sau bổ sung "
+            f"{_fmt(original_deadline)}: theo dõi theo hạn {_fmt(original_deadline)}"
+        )
+        current_deadline = original_deadline
     if working_units:
         paused = paused_us // 60_000_000
     elif calendar_units:

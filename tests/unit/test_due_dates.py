@@ -464,3 +464,24 @@ def test_events_are_taken_in_time_order():
 def test_inconsistent_events_are_rejected(events, message):
     with pytest.raises(ValueError, match=message):
         derive(CAL, Limit(3, WD), events)
+
+
+def test_an_extension_overtaken_by_a_restart_after_supplement_never_watches_an_earlier_deadline():
+    """Extended while awaiting a supplement; the restart then moves the legal deadline past the new appointment."""
+    from datetime import datetime
+
+    from deadlines.due_dates import Event, Limit, LimitUnit, derive
+    from deadlines.offdays import build_calendar
+
+    cal = build_calendar()
+    events = [
+        Event("received", datetime(2025, 3, 3, 9, 0)),
+        Event("forwarded", datetime(2025, 3, 3, 10, 0)),
+        Event("supplement_requested", datetime(2025, 3, 4, 9, 0)),
+        Event("extended", datetime(2025, 3, 5, 9, 0), new_deadline=datetime(2025, 3, 14, 17, 0)),
+        Event("supplement_received", datetime(2025, 3, 12, 9, 0)),
+    ]
+    result = derive(cal, Limit(5, LimitUnit.WORKING_DAYS), events)
+    assert result.original_deadline == datetime(2025, 3, 19, 9, 0)
+    assert result.deadline == datetime(2025, 3, 19, 9, 0)
+    assert any("theo dõi theo hạn" in line for line in result.explanation)
