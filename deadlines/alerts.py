@@ -27,6 +27,7 @@ from sqlalchemy import exists, func, select, update
 
 from deadlines.scan import ALERT_LABELS
 from tthc.models import OPEN_STATUSES, Alert, AlertAck, Dossier, User
+from tthc.params import parse_id
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def acknowledge(session, user: User, alert_ids, now: datetime) -> int:
     cond = visible_alerts_filter(user)
     if cond is None:
         return 0
-    ids = [int(i) for i in alert_ids]
+    ids = [i for i in map(parse_id, alert_ids) if i is not None]  # out-of-range ids: unknown, never an overflow
     if not ids:
         return 0
     stmt = select(Alert.id).where(Alert.id.in_(ids), ~_acked(user.id))

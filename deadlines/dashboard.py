@@ -2,8 +2,9 @@
 
 Pages compute overdue LIVE (``deadline_at < now``); the scan's flags only drive
 alerts (architecture.md). Counts are aggregate SQL (GROUP BY), never ORM objects.
-The reporting period is the government convention: the 15th of the previous
-month to the 14th of this month (Decree 09/2019, Art. 12; domain.md §7).
+The reporting period is that of the reports (tthc/reports/periods.py, configured by
+``REPORT_PERIOD_SCHEME``): by default the government convention, the 15th of the previous
+month to the 14th of this month (Decree 09/2019, Art. 12; domain.md §7); or calendar months.
 "In progress" is measured against ``deadline_at`` (what the desk told the
 applicant, extension included); finished dossiers are counted by the date of
 their result with their classification, which judges them against the original
@@ -29,6 +30,8 @@ from tthc.clock import to_iso
 from tthc.errors import api_error
 from tthc.extensions import db
 from tthc.models import OPEN_STATUSES, RUNNING_STATUSES, Dossier, Rating, Unit
+from tthc.params import MAX_PAGE, parse_filter_id, parse_id, parse_int, parse_page
+from tthc.reports import periods
 
 bp = Blueprint("watch", __name__)
 api_alerts_bp = Blueprint("api_alerts", __name__, url_prefix="/api/v1")
@@ -43,27 +46,36 @@ MAX_PER_PAGE = 100
 # -- periods --------------------------------------------------------------------------------------
 
 
-def period_for(d: date) -> tuple[date, date]:
-    """The monthly reporting period containing ``d``: 15th of a month .. 14th of the next."""
-    if d.day >= 15:
-        start = d.replace(day=15)
-    else:
-        start = (d.replace(day=1) - timedelta(days=1)).replace(day=15)
-    end = (start.replace(day=1) + timedelta(days=32)).replace(day=14)
-    return start, end
+def configured_scheme() -> str:
+    """``REPORT_PERIOD_SCHEME`` ("decree09" by default, or "calendar"), as the reports use it."""
+    scheme = current_app.config.get("REPORT_PERIOD_SCHEME") or periods.DECREE_09
+    if scheme not in periods.SCHEMES:
+        current_app.logger.warning("REPORT_PERIOD_SCHEME=%r is unknown: using %r", scheme, periods.DECREE_09)
+        return periods.DECREE_09
+    return scheme
 
 
-def period_label(start: date) -> str:
-    """A period is named after the month of its end (``2025-03`` = 15/02–14/03, domain.md §8)."""
-    end = (start.replace(day=1) + timedelta(days=32)).replace(day=14)
-    return f"{end.month:02d}/{end.year}"
+def period_for(d: date, scheme: str = periods.DECREE_09) -> periods.Period:
+    """The monthly reporting period containing ``d`` (tthc.reports.periods, so the dashboard and
+    the reports always agree): under Decree 09 the 15th of a month .. the 14th of the next, named
+    after the month of its end (``2025-03`` = 15/02–14/03, domain.md §8); else the calendar month."""
+    y, m = d.year, d.month
+    if scheme == periods.DECREE_09 and d.day >= periods.CUTOFF_DAY:
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return periods.month(y, m, scheme)
 
 
-def previous_periods(d: date, count: int) -> list[tuple[date, date]]:
-    periods = [period_for(d)]
-    while len(periods) < count:
-        periods.append(period_for(periods[-1][0] - timedelta(days=1)))
-    return list(reversed(periods))
+def period_label(period: periods.Period) -> str:
+    """``MM/YYYY``: the month the period is named after (the month of its last day)."""
+    return f"{period.last_day:%m/%Y}"
+
+
+def previous_periods(d: date, count: int, scheme: str = periods.DECREE_09) -> list[periods.Period]:
+    """The ``count`` monthly periods up to the one containing ``d``, oldest first."""
+    found = [period_for(d, scheme)]
+    while len(found) < count:
+        found.append(period_for(found[-1].first_day - timedelta(days=1), scheme))
+    return list(reversed(found))
 
 
 # -- aggregates -----------------------------------------------------------------------------------
@@ -123,11 +135,14 @@ class Dashboard:
 
 
 def build_dashboard(session, now: datetime, *, due_soon_until: datetime, unit_id: int | None = None,
-                    months: int = 12, list_limit: int = LIST_LIMIT) -> Dashboard:
-    """Everything the dashboard shows, in a handful of aggregate queries."""
-    start, end = period_for(now.date())
-    start_at = datetime.combine(start, datetime.min.time())
-    end_at = datetime.combine(end + timedelta(days=1), datetime.min.time())
+                    months: int = 12, list_limit: int = LIST_LIMIT, scheme: str | None = None) -> Dashboard:
+    """Everything the dashboard shows, in a handful of aggregate queries.
+
+    ``scheme`` is the reporting-period scheme; None → the app's ``REPORT_PERIOD_SCHEME``."""
+    scheme = scheme or configured_scheme()
+    current = period_for(now.date(), scheme)
+    start, end = current.first_day, current.last_day
+    start_at, end_at = current.start, current.end
     scope = [] if unit_id is None else [Dossier.unit_id == unit_id]
 
     units = dict(session.execute(select(Unit.id, Unit.name)).all())
@@ -195,14 +210,12 @@ def build_dashboard(session, now: datetime, *, due_soon_until: datetime, unit_id
 
     # On-time rate over the last `months` reporting periods: one range of the covering
     # index (finished_at, status, classification, unit_id, field) per period.
-    periods = previous_periods(now.date(), months)
     month_rows = []
-    for p_start, p_end in periods:
-        row = Row(p_start, period_label(p_start))
+    for period in previous_periods(now.date(), months, scheme):
+        row = Row(period.first_day, period_label(period))
         counts = dict(session.execute(
             select(cls, func.count())
-            .where(Dossier.finished_at >= datetime.combine(p_start, datetime.min.time()),
-                   Dossier.finished_at < datetime.combine(p_end + timedelta(days=1), datetime.min.time()),
+            .where(Dossier.finished_at >= period.start, Dossier.finished_at < period.end,
                    Dossier.status.in_(FINISHED_STATUSES), *scope)
             .group_by(cls)
         ).all())
@@ -328,7 +341,7 @@ def show_dashboard():
             abort(403)
         unit_id = current_user.unit_id
     else:
-        unit_id = request.args.get("unit", type=int)
+        unit_id = parse_filter_id(request.args.get("unit"))
     data = build_dashboard(db.session, now, due_soon_until=_due_soon_until(now), unit_id=unit_id)
     units = db.session.execute(select(Unit.id, Unit.name).order_by(Unit.name)).all()
     return render_template(
@@ -347,7 +360,7 @@ def list_alerts():
     kind = request.args.get("kind") or None
     if kind not in (None, *ALERT_KINDS):
         kind = None
-    page = max(1, request.args.get("page", 1, type=int))
+    page = parse_page(request.args.get("page"))
     per_page = current_app.config.get("PER_PAGE", 25)
     stmt = alerts_query(user, unread_only=unread_only, kind=kind)
     rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all() if stmt is not None else []
@@ -366,7 +379,7 @@ def ack_alerts():
     if request.form.get("all") == "1":
         n = acknowledge_all(db.session, user, clock_now())
     else:
-        ids = [i for i in request.form.getlist("alert_id") if i.isdigit()]
+        ids = [i for i in map(parse_id, request.form.getlist("alert_id")) if i is not None]
         n = acknowledge(db.session, user, ids, clock_now())
     db.session.commit()
     flash(f"Đã xác nhận {n} cảnh báo.", "success")
@@ -382,14 +395,16 @@ def api_list_alerts():
     user = user_from_bearer()
     if user is None:
         return api_error(401, "Thiếu hoặc sai mã truy cập (Authorization: Bearer ...).")
-    try:
-        page = int(request.args.get("page", 1))
-        per_page = int(request.args.get("per_page", current_app.config.get("PER_PAGE", 25)))
-    except ValueError:
-        return api_error(400, "page và per_page phải là số nguyên.", field="page")
-    if page < 1:
-        return api_error(400, "page phải từ 1.", field="page")
-    if not 1 <= per_page <= MAX_PER_PAGE:
+    raw_page = request.args.get("page", "1")
+    raw_per_page = request.args.get("per_page", str(current_app.config.get("PER_PAGE", 25)))
+    for name, raw in (("page", raw_page), ("per_page", raw_per_page)):
+        if not (raw.strip().isascii() and raw.strip().isdigit()):
+            return api_error(400, "page và per_page phải là số nguyên.", field=name)
+    page = parse_int(raw_page, 1, MAX_PAGE)
+    if page is None:
+        return api_error(400, f"page phải từ 1 đến {MAX_PAGE}.", field="page")
+    per_page = parse_int(raw_per_page, 1, MAX_PER_PAGE)
+    if per_page is None:
         return api_error(400, f"per_page phải từ 1 đến {MAX_PER_PAGE}.", field="per_page")
     kind = request.args.get("kind") or None
     if kind is not None and kind not in ALERT_KINDS:

@@ -72,6 +72,20 @@ def refresh_dossier(session, dossier: Dossier, cal: WorkCalendar | None = None) 
     return result
 
 
+def deadline_state_at(session, dossier: Dossier, instant: datetime,
+                      cal: WorkCalendar | None = None) -> tuple[bool, datetime | None]:
+    """(awaiting a supplement, original deadline) as they stood at ``instant``, derived from the
+    dossier's events before it: reports measure a past period's end (domain.md §8), which later
+    supplement requests and receipts (a restart recomputes the deadline) must not change.
+    Reads ``dossier.events``; stores nothing.
+    """
+    events = [e for e in events_for(dossier) if e.at < instant]
+    if not events or events[0].type != "received":
+        return False, None
+    result = derive(cal or calendar_for(session), limit_from_rule(dossier.rule), events)
+    return result.awaiting_supplement, result.original_deadline
+
+
 @dataclass(frozen=True)
 class MovedDeadline:
     code: str

@@ -47,6 +47,7 @@ from tthc.models import (
     Procedure,
     Unit,
 )
+from tthc.params import parse_filter_id, parse_id, parse_page
 from tthc.text import fold, mask
 
 bp = Blueprint("intake", __name__, url_prefix="/dossiers")
@@ -197,11 +198,8 @@ def _units(active_only: bool = True) -> list[Unit]:
 
 
 def _get_procedure(raw) -> Procedure | None:
-    try:
-        pid = int(raw)
-    except (TypeError, ValueError):
-        return None
-    return db.session.get(Procedure, pid)
+    pid = parse_id(raw)  # junk or out of range → unknown procedure, never an OverflowError
+    return db.session.get(Procedure, pid) if pid is not None else None
 
 
 def _get_dossier(code: str) -> Dossier:
@@ -407,17 +405,8 @@ def list_dossiers():
     form.channel.choices = options([("", "— Tất cả —")] + list(CHANNEL_LABELS.items()))
     form.validate()  # only to parse dates; invalid filters are ignored, never a 500
 
-    try:
-        page = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = parse_page(request.args.get("page"))
     per_page = current_app.config.get("PER_PAGE", 25)
-
-    def int_or_none(raw):
-        try:
-            return int(raw) if raw else None
-        except ValueError:
-            return None
 
     date_from = form.date_from.data if not form.date_from.errors else None
     date_to = form.date_to.data if not form.date_to.errors else None
@@ -426,8 +415,8 @@ def list_dossiers():
             db.session, current_user,
             q=form.q.data or None,
             status=list(OPEN_STATUSES) if form.status.data == "open" else (form.status.data or None),
-            unit_id=int_or_none(form.unit.data),
-            procedure_id=int_or_none(form.procedure.data),
+            unit_id=parse_filter_id(form.unit.data),
+            procedure_id=parse_filter_id(form.procedure.data),
             field=form.field.data or None,
             channel=form.channel.data or None,
             date_from=date_from, date_to=date_to,
@@ -545,7 +534,8 @@ def add_event(code: str, event_type: str):
         return _render_show(dossier, overrides={event_type: form}, status=422)
     unit = None
     if form.unit_id.data and "unit_id" in ACTIONS[event_type][1]:
-        unit = db.session.get(Unit, int(form.unit_id.data)) if form.unit_id.data.isdigit() else None
+        unit_id = parse_id(form.unit_id.data)
+        unit = db.session.get(Unit, unit_id) if unit_id is not None else None
         if unit is None:
             form.unit_id.errors = list(form.unit_id.errors) + ["Đơn vị không tồn tại."]
             return _render_show(dossier, overrides={event_type: form}, status=422)
@@ -781,10 +771,7 @@ def list_desk_contacts():
     q = (request.args.get("q") or "").strip()
     contacts = db.session.scalars(query).all() if not q else [
         c for c in db.session.scalars(query).all() if fold(q) in fold(c.applicant_name)]
-    try:
-        page = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = parse_page(request.args.get("page"))
     per_page = current_app.config.get("PER_PAGE", 25)
     total = len(contacts)
     pages = max(1, math.ceil(total / per_page)) if total else 0

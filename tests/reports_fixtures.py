@@ -44,12 +44,12 @@ class Builder:
         self.cal = calendar_for(session)
 
     def dossier(self, code, procedure, unit, received_at, channel="direct", name="Nguyễn Văn An",
-                phone="0912345678", address="12 Lê Lợi, phường Bến Thành") -> Dossier:
+                phone="0912345678", address="12 Lê Lợi, phường Bến Thành", supplement_rule="restart") -> Dossier:
         n = next(_numbers)
         d = Dossier(
             code=code, procedure_id=procedure.id, procedure=procedure, field=procedure.field, unit_id=unit.id,
             rule={"limit_unit": procedure.limit_unit, "limit_amount": procedure.statutory_amount,
-                  "supplement_rule": "restart"},
+                  "supplement_rule": supplement_rule},
             applicant_name=name, applicant_phone=phone, applicant_address=address, channel=channel,
             received_at=received_at, register_year=received_at.year, register_number=n, sets=1,
             appointment_at=None, status="received",
@@ -167,11 +167,69 @@ def build(session) -> Dataset:
     return ds
 
 
+def build_changed_after_the_end(session) -> Dataset:
+    """Dossiers whose deadline state changed after the end of 2026-03 (15/02–14/03/2026): a report of
+    that period must count them as they stood at its end, not as they are now (domain.md §8).
+
+    Procedures of 5 working days; each received 02/02/2026 09:00 and forwarded at 09:30, hence
+    due 09/02/2026 09:00 and past it at the end unless a supplement was awaited then. Procedure "a"
+    holds those overdue at the end (today's state says otherwise for X01, X02), "b" those within time
+    (today's state says overdue), so that the two errors cannot cancel out in a row.
+    """
+    ds = Dataset()
+    unit = make_unit(session, name="Phòng Tiêu chuẩn")
+    a = make_procedure(session, field=F1, name="Công bố hợp chuẩn", statutory_amount=5, unit_id=unit.id)
+    b = make_procedure(session, field=F1, name="Công bố hợp quy", statutory_amount=5, unit_id=unit.id)
+    ds.units.update(u=unit)
+    ds.procedures.update(a=a, b=b)
+    bld = Builder(session)
+    D = ds.dossiers
+    received, forwarded = datetime(2026, 2, 2, 9, 0), datetime(2026, 2, 2, 9, 30)
+
+    def opened(key, code, rule="restart", procedure=a):
+        d = D[key] = bld.dossier(code, procedure, unit, received, supplement_rule=rule)
+        bld.event(d, "forwarded", forwarded)
+        return d
+
+    # Overdue at the end, supplement requested after it: now awaiting, was overdue.
+    d = opened("requested-after", "X01")
+    bld.event(d, "supplement_requested", datetime(2026, 3, 20, 9, 0), note="Thiếu bản sao")
+    # Overdue at the end, supplement requested and received after it: the restart moves today's deadline.
+    d = opened("restarted-after", "X02")
+    bld.event(d, "supplement_requested", datetime(2026, 3, 20, 9, 0), note="Thiếu bản sao")
+    bld.event(d, "supplement_received", datetime(2026, 3, 23, 9, 0))
+    # Awaiting at the end (request after the deadline), received after it under "pause": the deadline
+    # stays 09/02 and the status is in progress now, but it was within time at the end.
+    d = opened("awaiting-then-received", "X03", rule="pause", procedure=b)
+    bld.event(d, "supplement_requested", datetime(2026, 3, 2, 9, 0), note="Thiếu bản sao")
+    bld.event(d, "supplement_received", datetime(2026, 3, 18, 9, 0))
+    # Awaiting at the end, returned unprocessed after it: within time at the end.
+    d = opened("awaiting-then-returned", "X04", procedure=b)
+    bld.event(d, "supplement_requested", datetime(2026, 3, 2, 9, 0), note="Thiếu bản sao")
+    bld.event(d, "returned_unprocessed", datetime(2026, 3, 20, 9, 0), note="Không bổ sung")
+    # Control: a voided request after the end changes nothing (overdue then and now).
+    d = opened("voided-after", "X05")
+    bld.event(d, "supplement_requested", datetime(2026, 3, 20, 9, 0), note="Nhầm")
+    d.events[-1].voided = True
+    d.status = "in_progress"
+    refresh_dossier(session, d, bld.cal)
+    # Control: requested and received within the period (restart): today's state is the state then.
+    d = opened("restarted-within", "X06")
+    bld.event(d, "supplement_requested", datetime(2026, 3, 2, 9, 0), note="Thiếu bản sao")
+    bld.event(d, "supplement_received", datetime(2026, 3, 3, 9, 0))
+    session.flush()
+    return ds
+
+
 COUNTS = ("carried", "online", "direct", "postal", "early", "on_time", "late", "within", "overdue", "returned")
 
 
-def expected_counts(dossiers, start, end, key) -> dict:
-    """The report, counted in plain Python over the dossiers (domain.md §7, §8)."""
+def expected_counts(dossiers, start, end, key, measured=None) -> dict:
+    """The report, counted in plain Python over the dossiers (domain.md §7, §8); in progress is
+    measured at ``measured`` (now, for a running period), by default the end. Reads today's status:
+    for dossiers without supplement events after the measuring instant (build_changed_after_the_end
+    has its own hand-worked figures)."""
+    measured = end if measured is None else min(end, measured)
     rows: dict = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
     for d in dossiers:
         if d.status == "cancelled" or d.received_at >= end:
@@ -188,7 +246,7 @@ def expected_counts(dossiers, start, end, key) -> dict:
             row[d.classification or "on_time"] += 1
         elif d.finished_at is None and d.closed_at is not None and start <= d.closed_at < end:
             row["returned"] += 1
-        elif (d.original_deadline_at is not None and d.original_deadline_at < end
+        elif (d.original_deadline_at is not None and d.original_deadline_at < measured
               and d.status != "awaiting_supplement"):
             row["overdue"] += 1
         else:

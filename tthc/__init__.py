@@ -59,8 +59,9 @@ def create_app(config_class: type | None = None, **overrides: Any) -> Flask:
     login_manager.init_app(app)
     _configure_sqlite(app)
 
-    from tthc import auth, cli, errors, views, catalog, admin, public
+    from tthc import auth, cli, errors, views, catalog, admin, public, params
 
+    params.init_app(app)  # bounded <int:...> converter: before any blueprint adds its rules
     auth.init_app(app)
     errors.init_app(app)
     app.register_blueprint(auth.bp)
@@ -90,10 +91,11 @@ def create_app(config_class: type | None = None, **overrides: Any) -> Flask:
 
     # tthc must not import deadlines at module level: the reports get the calendar hooks injected.
     from deadlines.due_dates import working_days_late
-    from deadlines.store import calendar_for
+    from deadlines.store import calendar_for, deadline_state_at
     from tthc import reports
 
-    reports.init_app(app, calendar_for=calendar_for, working_days_late=working_days_late)
+    reports.init_app(app, calendar_for=calendar_for, working_days_late=working_days_late,
+                     deadline_state_at=deadline_state_at)
 
     from tthc.templating import init_app as init_templating
 

@@ -38,6 +38,7 @@ from tthc.models import (
     Procedure,
     Rating,
 )
+from tthc.params import parse_page
 from tthc.text import like_pattern
 
 bp = Blueprint("public", __name__)
@@ -127,7 +128,7 @@ def list_procedures():
     if field:
         query = query.where(Procedure.field == field)
     query = query.order_by(Procedure.field, Procedure.name_search, Procedure.id)
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
+    page = db.paginate(query, page=parse_page(request.args.get("page")), per_page=PER_PAGE,
                        max_per_page=PER_PAGE, error_out=False)
     fields = db.session.execute(
         select(Procedure.field, func.count(Procedure.id)).where(Procedure.active.is_(True))

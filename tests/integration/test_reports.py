@@ -18,8 +18,9 @@ from sqlalchemy import select
 from deadlines.due_dates import working_days_late
 from deadlines.store import calendar_for
 from tests import reports_fixtures as rf
+from tests.factories import make_procedure, make_unit
 from tthc.extensions import db
-from tthc.models import AuditLog
+from tthc.models import AuditLog, Dossier
 from tthc.reports import exports, periods, queries
 from tthc.reports.workbook import FONT_NAME, NATIONAL_MOTTO, NATIONAL_NAME
 
@@ -339,8 +340,10 @@ def test_flask_reports_summary_takes_any_range(app, dataset, runner, tmp_path, f
     assert result.exit_code == 0, result.output
     _, total = read_summary(str(out))
     year = periods.parse_range("2025-12-15", "2026-12-14")
-    counts = rf.expected_counts(dataset.dossiers.values(), year.start, year.end, lambda d: 0)[0]
+    # The range runs past "now" (25/03/2026): in progress is measured now (D18, due 02/04, is within time).
+    counts = rf.expected_counts(dataset.dossiers.values(), year.start, year.end, lambda d: 0, measured=rf.NOW)[0]
     assert total == {c: rf.derived(counts)[c] for c in COLUMNS}
+    assert (total["within"], total["overdue"]) == (2, 4)
 
 
 def test_flask_reports_register_and_late_write_their_workbooks(app, dataset, runner, tmp_path, fixed_now):
@@ -384,3 +387,140 @@ def test_flask_reports_rejects_an_unknown_grouping(app, runner, tmp_path):
     result = runner.invoke(args=["reports", "monthly", "--period", "2026-03", "--by", "colour", "--out",
                                  str(tmp_path / "x.xlsx")])
     assert result.exit_code != 0 and "colour" in result.output
+
+
+# -- measured at the period's end, not today (domain.md §8) --------------------------------------------
+
+
+@pytest.fixture
+def changed_after(app):
+    with app.app_context():
+        ds = rf.build_changed_after_the_end(db.session)
+        db.session.commit()
+        rf.detach(db.session, ds)
+    return ds
+
+
+def test_in_progress_is_counted_as_it_stood_at_the_end_not_as_it_is_today(app, changed_after):
+    D = changed_after.dossiers
+    # Today's state is what misled the report: awaiting now, or a restarted deadline after the end.
+    assert D["requested-after"].original_deadline_at == datetime(2026, 2, 9, 9, 0)
+    assert D["restarted-after"].original_deadline_at > PERIOD.end
+    a, b = changed_after.procedures["a"], changed_after.procedures["b"]
+    with app.app_context():
+        rows = {r.key: r for r in queries.summary_rows(db.session, PERIOD, by="procedure", now=rf.NOW)}
+        # a: X01, X02, X05, X06 overdue at the end; b: X03, X04 awaiting a supplement at the end.
+        assert (rows[a.id].carried, rows[a.id].within, rows[a.id].overdue, rows[a.id].returned) == (4, 0, 4, 0)
+        assert (rows[b.id].carried, rows[b.id].within, rows[b.id].overdue, rows[b.id].returned) == (2, 2, 0, 0)
+        for by in ("field", "unit"):
+            (row,) = queries.summary_rows(db.session, PERIOD, by=by, now=rf.NOW)
+            assert (row.carried, row.within, row.overdue, row.returned) == (6, 2, 4, 0), by
+            row.check()
+        got, total = read_summary(build_summary("procedure"))
+    assert {k: (v["within"], v["overdue"]) for k, v in got.items()} == {
+        f"{a.name} ({a.national_code})": (0, 4), f"{b.name} ({b.national_code})": (2, 0)}
+    assert total["within"] == 2 and total["overdue"] == 4 and total["in_progress"] == 6
+    assert_identities(total)
+
+
+def test_the_late_list_has_the_dossiers_overdue_at_the_end_with_the_deadline_they_had_then(app, changed_after):
+    with app.app_context():
+        data = exports.build_late(db.session, PERIOD, None, rf.NOW)
+        cal = calendar_for(db.session)
+    _, rows = read_late(data)
+    by_code = {r[1]: r for r in rows}
+    assert set(by_code) == {"X01", "X02", "X05", "X06"}  # not X03 / X04: awaiting a supplement at the end
+    assert {r[8] for r in rows} == {"Đang giải quyết, quá hạn"}
+    assert by_code["X02"][5] == "09:00 09/02/2026"  # the deadline before the restart of 23/03
+    for code in ("X01", "X02", "X05"):
+        assert by_code[code][9] == working_days_late(cal, datetime(2026, 2, 9, 9, 0), PERIOD.end)
+
+
+def test_a_later_period_sees_the_restart_and_the_request(app, changed_after):
+    """The correction only concerns what happened after the measuring instant."""
+    a, b = changed_after.procedures["a"], changed_after.procedures["b"]
+    with app.app_context():
+        rows = {r.key: r for r in queries.summary_rows(db.session, periods.parse_month("2026-04"), by="procedure",
+                                                        now=datetime(2026, 4, 20))}
+    # 2026-04 (15/03–14/04): X01 awaiting, X02 due again 30/03 -> overdue, X05 and X06 overdue;
+    # X03 overdue (pause, requested after the deadline), X04 returned in the period.
+    assert (rows[a.id].within, rows[a.id].overdue, rows[a.id].returned) == (1, 3, 0)
+    assert (rows[b.id].within, rows[b.id].overdue, rows[b.id].returned) == (0, 1, 1)
+
+
+def test_the_correction_is_one_query_when_nothing_changed_after_the_end(app, dataset):
+    from sqlalchemy import event
+
+    statements = []
+    with app.app_context():
+        listener = lambda *args: statements.append(args[2]) if args[2].lstrip().upper().startswith("SELECT") else None  # noqa: E501,E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            queries.summary_rows(db.session, PERIOD, now=rf.NOW)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+    # The aggregate, the candidate query (finding none), the ratings: no dossier is loaded.
+    assert len(statements) == 3, statements
+
+
+def test_the_changed_dossiers_are_loaded_together_not_one_by_one(app, changed_after):
+    from sqlalchemy import event
+
+    statements = []
+    with app.app_context():
+        listener = lambda *args: statements.append(args[2]) if args[2].lstrip().upper().startswith("SELECT") else None  # noqa: E501,E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            queries.summary_rows(db.session, PERIOD, now=rf.NOW)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+    # Aggregate, candidates (4 of them), their dossiers, their events, the calendar, the ratings.
+    assert len(statements) <= 6, statements
+
+
+# -- a period still running (domain.md §7, §8) ---------------------------------------------------------
+
+
+@pytest.fixture
+def running(app):
+    """Two dossiers of the running period 2026-03: due 09/03 09:00 and 12/03 09:00; now is 10/03 12:00."""
+    with app.app_context():
+        bld = rf.Builder(db.session)
+        unit = make_unit(db.session, name="Phòng Quản lý khoa học")
+        a = make_procedure(db.session, field=rf.F1, name="Cấp giấy chứng nhận", statutory_amount=5,
+                              unit_id=unit.id)
+        for code, day in (("R01", 2), ("R02", 5)):
+            d = bld.dossier(code, a, unit, datetime(2026, 3, day, 9, 0))
+            bld.event(d, "forwarded", datetime(2026, 3, day, 9, 30))
+        db.session.commit()
+        deadlines = [d.original_deadline_at for d in db.session.scalars(select(Dossier).order_by(Dossier.code))]
+    assert deadlines == [datetime(2026, 3, 9, 9, 0), datetime(2026, 3, 12, 9, 0)]
+    return datetime(2026, 3, 10, 12, 0)
+
+
+def test_a_running_period_counts_overdue_only_what_is_past_its_deadline_now(app, running):
+    with app.app_context():
+        (row,) = queries.summary_rows(db.session, PERIOD, now=running)
+        assert (row.within, row.overdue) == (1, 1)
+        (later,) = queries.summary_rows(db.session, PERIOD, now=datetime(2026, 3, 12, 10, 0))
+        assert (later.within, later.overdue) == (0, 2)
+        data = exports.build_late(db.session, PERIOD, None, running)
+        cal = calendar_for(db.session)
+    _, rows = read_late(data)
+    assert [r[1] for r in rows] == ["R01"]
+    assert rows[0][9] == working_days_late(cal, datetime(2026, 3, 9, 9, 0), running)
+
+
+def test_flask_reports_measures_a_running_period_at_the_current_time(app, running, runner, tmp_path, monkeypatch):
+    from tthc.reports import cli
+
+    monkeypatch.setattr(cli, "now", lambda: running)
+    summary, late = tmp_path / "monthly.xlsx", tmp_path / "late.xlsx"
+    r1 = runner.invoke(args=["reports", "monthly", "--period", "2026-03", "--out", str(summary)])
+    r2 = runner.invoke(args=["reports", "late", "--period", "2026-03", "--out", str(late)])
+    assert r1.exit_code == 0, r1.output
+    assert r2.exit_code == 0, r2.output
+    _, total = read_summary(str(summary))
+    assert (total["within"], total["overdue"]) == (1, 1)
+    _, rows = read_late(late.read_bytes())
+    assert [r[1] for r in rows] == ["R01"]

@@ -76,15 +76,19 @@ def _build(s):
             "cal": cal}
 
 
-def expected_counts(app, cal, unit_id=None):
+DECREE_09_PERIOD = (datetime(2026, 3, 15), datetime(2026, 4, 15))  # 15/03–14/04/2026 (Decree 09/2019)
+CALENDAR_PERIOD = (datetime(2026, 3, 1), datetime(2026, 4, 1))  # March 2026
+
+
+def expected_counts(app, cal, unit_id=None, period=DECREE_09_PERIOD):
     """An independent count in plain Python over every dossier row."""
     with app.app_context():
-        return _expected(db.session, cal, unit_id)
+        return _expected(db.session, cal, unit_id, period)
 
 
-def _expected(session, cal, unit_id):
+def _expected(session, cal, unit_id, period=DECREE_09_PERIOD):
     soon_until = cal.add_working_days(NOW, 2)
-    start, end = datetime(2026, 3, 15), datetime(2026, 4, 15)
+    start, end = period
     out = {}
     for d in session.scalars(select(Dossier)):
         if unit_id is not None and d.unit_id != unit_id:
@@ -207,3 +211,45 @@ def test_api_lists_the_token_users_alerts(app, client, dash):
         db.session.commit()
     again = client.get("/api/v1/alerts?per_page=5", headers=headers).json
     assert next(i for i in again["items"] if i["id"] == item["id"])["acknowledged"] is True
+
+
+def test_the_dashboard_follows_the_configured_calendar_month_scheme(app, client, auth, dash):
+    """REPORT_PERIOD_SCHEME = "calendar": the period is the calendar month, as in the reports."""
+    default = client.application.config["REPORT_PERIOD_SCHEME"]
+    assert default == "decree09"
+    auth.login("supervisor")
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert "Kỳ báo cáo 15/03/2026 – 14/04/2026" in html
+    decree_total = page_counts(html, "by-unit")["total"]
+
+    app.config["REPORT_PERIOD_SCHEME"] = "calendar"
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert "Kỳ báo cáo 01/03/2026 – 31/03/2026" in html
+    shown = page_counts(html, "by-unit")
+    expected = expected_counts(app, dash["cal"], period=CALENDAR_PERIOD)
+    for unit in dash["units"]:
+        assert shown[str(unit.id)] == expected[unit.id]
+    # The four dossiers finished late on 10/03 are in March, not in the Decree 09 period 15/03–14/04.
+    assert shown["total"]["late"] == decree_total["late"] + 4
+    assert shown["total"]["overdue"] == decree_total["overdue"]  # live, whatever the period
+    # The 12-period chart is calendar months too: the last bar is 03/2026, not 04/2026.
+    chart = re.search(r'aria-label="Tỷ lệ giải quyết đúng hạn 12 kỳ gần nhất".*?</svg>', html, re.S).group(0)
+    assert "03/2026" in chart and "04/2026" not in chart and "04/2025" in chart
+
+
+def test_period_for_uses_the_reports_periods_under_both_schemes():
+    from datetime import date
+
+    from deadlines.dashboard import period_for, period_label, previous_periods
+    from tthc.reports import periods
+
+    p = period_for(date(2026, 3, 20))
+    assert (p.first_day, p.last_day, period_label(p)) == (date(2026, 3, 15), date(2026, 4, 14), "04/2026")
+    assert p == periods.parse_period("2026-04", "decree09")
+    assert period_for(date(2026, 3, 14)) == periods.parse_period("2026-03", "decree09")
+    assert period_for(date(2026, 12, 15)) == periods.parse_period("2027-01", "decree09")
+    c = period_for(date(2026, 3, 20), "calendar")
+    assert (c.first_day, c.last_day, period_label(c)) == (date(2026, 3, 1), date(2026, 3, 31), "03/2026")
+    assert period_for(date(2026, 12, 31), "calendar") == periods.parse_period("2026-12", "calendar")
+    labels = [period_label(x) for x in previous_periods(date(2026, 1, 5), 3, "calendar")]
+    assert labels == ["11/2025", "12/2025", "01/2026"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from datetime import datetime
 
 import pytest
 from openpyxl import load_workbook
@@ -133,3 +134,39 @@ def test_the_download_needs_the_csrf_token_and_a_valid_choice(client, auth):
     auth.login(role="supervisor")
     assert client.post("/reports/download", data={"type": "summary", "period": "2026-03"}).status_code == 400
     assert download(client, type="summary", period="bad").status_code == 400
+
+
+def test_the_late_preview_counts_dossiers_as_they_stood_at_the_periods_end(client, auth, app):
+    """A supplement requested or received after 14/03 does not change the report of 2026-03 (domain.md §8)."""
+    with app.app_context():
+        ds = rf.build_changed_after_the_end(db.session)
+        db.session.commit()
+        rf.detach(db.session, ds)
+    auth.login(role="supervisor")
+    html = client.get("/reports/?type=late&period=2026-03").get_data(as_text=True)
+    for code in ("X01", "X02", "X05", "X06"):
+        assert f"<td>{code}</td>" in html
+    for code in ("X03", "X04"):  # awaiting a supplement at the end
+        assert f"<td>{code}</td>" not in html
+    response = download(client, type="summary", period="2026-03", by="procedure")
+    ws = load_workbook(io.BytesIO(response.data))["Báo cáo"]
+    within_overdue = {ws.cell(r, 2).value.split(" (")[0]: (ws.cell(r, 13).value, ws.cell(r, 14).value)
+                      for r in range(12, 15)}
+    assert within_overdue == {"Công bố hợp chuẩn": (0, 4), "Công bố hợp quy": (2, 0), "Tổng cộng": (2, 4)}
+
+
+def test_the_preview_of_a_running_period_is_measured_now(client, auth, app, monkeypatch):
+    from tthc.reports import views
+
+    with app.app_context():
+        ds = rf.build_changed_after_the_end(db.session)  # every dossier due 09/02/2026
+        db.session.commit()
+        rf.detach(db.session, ds)
+    monkeypatch.setattr(views, "now", lambda: datetime(2026, 2, 5, 12, 0))  # before that deadline
+    auth.login(role="supervisor")
+    response = download(client, type="summary", period="2026-02", by="field")  # 15/01–14/02/2026, running
+    ws = load_workbook(io.BytesIO(response.data))["Báo cáo"]
+    total_row = next(r for r in range(12, 30) if ws.cell(r, 2).value == "Tổng cộng")
+    assert (ws.cell(total_row, 13).value, ws.cell(total_row, 14).value) == (6, 0)
+    html = client.get("/reports/?type=late&period=2026-02").get_data(as_text=True)
+    assert "<td>X0" not in html

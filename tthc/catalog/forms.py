@@ -19,6 +19,7 @@ from wtforms.validators import Length
 
 from tthc.catalog.services import COMMITTED_UNITS, LIMIT_UNITS, ONLINE_LEVELS
 from tthc.models import DOCUMENT_KIND_LABELS, LIMIT_UNIT_LABELS, SUPPLEMENT_RULE_LABELS, Procedure
+from tthc.params import MAX_ID, parse_id, parse_int
 from tthc.text import fold
 
 EXTRA_STEP_ROWS = 2
@@ -117,12 +118,16 @@ class ProcedureForm(FlaskForm):
             "active": bool(self.active.data),
             "inactive_reason": self.inactive_reason.data or "",
         }
+        if data["unit_id"] is None and (self.unit_id.data or "").strip():
+            errors["unit_id"] = "Đơn vị xử lý không tồn tại."  # not a valid id (e.g. out of range)
         for key in ("statutory_amount", "committed_amount"):
             raw = (getattr(self, key).data or "").strip()
             data[key] = None
             if raw:
                 if re.fullmatch(r"\d+", raw):
-                    data[key] = int(raw)
+                    data[key] = parse_int(raw, 0, MAX_ID)
+                    if data[key] is None:
+                        errors[key] = f"“{raw[:20]}” quá lớn."
                 else:
                     errors[key] = f"“{raw}” không phải số nguyên dương."
         raw_date = (self.effective_date.data or "").strip()
@@ -140,7 +145,7 @@ class ProcedureForm(FlaskForm):
             if sub.is_blank():
                 continue
             share_raw = (sub.share_amount.data or "").strip()
-            share: Optional[int] = int(share_raw) if re.fullmatch(r"\d+", share_raw) else None
+            share: Optional[int] = parse_int(share_raw, 0, MAX_ID) if re.fullmatch(r"\d+", share_raw) else None
             if share is None:
                 step_errors.append(f"Bước {i}: thời gian “{share_raw}” không phải số nguyên dương.")
             unit_id = _int_or_none(sub.unit_id.data)
@@ -165,8 +170,8 @@ class ImportForm(FlaskForm):
 
 
 def _int_or_none(value: Any) -> Optional[int]:
-    text = "" if value is None else str(value).strip()
-    return int(text) if text.isdigit() else None
+    """A unit id from a select; out of range → None (like an unknown id)."""
+    return parse_id(value)
 
 
 def parse_date(text: str) -> Optional[date]:
@@ -200,10 +205,10 @@ def parse_documents(text: str) -> tuple[list[dict[str, Any]], list[str]]:
                               "hoặc “bản chính hoặc bản sao”.")
                 continue
         if len(rest) > 1 and rest[1]:
-            if not re.fullmatch(r"\d+", rest[1]) or not (1 <= int(rest[1]) <= 100):
-                errors.append(f"Dòng {number}: số lượng “{rest[1]}” phải là số nguyên từ 1 đến 100.")
+            count = parse_int(rest[1], 1, 100) if re.fullmatch(r"\d+", rest[1]) else None
+            if count is None:
+                errors.append(f"Dòng {number}: số lượng “{rest[1][:20]}” phải là số nguyên từ 1 đến 100.")
                 continue
-            count = int(rest[1])
         if not name:
             errors.append(f"Dòng {number}: thiếu tên giấy tờ.")
             continue

@@ -18,6 +18,7 @@ from tthc.catalog import services
 from tthc.catalog.forms import ImportForm, ProcedureForm, initial_data
 from tthc.extensions import db
 from tthc.models import Procedure, ProcedureStep, Unit
+from tthc.params import parse_page
 from tthc.text import like_pattern
 
 bp = Blueprint("catalog", __name__, url_prefix="/procedures")
@@ -54,7 +55,7 @@ def list_procedures():
     elif status == "inactive":
         query = query.where(Procedure.active.is_(False))
     query = query.order_by(Procedure.field, Procedure.name_search, Procedure.id)
-    page = db.paginate(query, page=request.args.get("page", 1, type=int),
+    page = db.paginate(query, page=parse_page(request.args.get("page")),
                        per_page=current_app.config.get("PER_PAGE", 25), max_per_page=100, error_out=False)
     fields = db.session.scalars(select(distinct(Procedure.field)).order_by(Procedure.field)).all()
     args = {k: v for k, v in {"q": q, "field": field, "status": status}.items() if v}

@@ -12,6 +12,7 @@ from typing import Callable, Optional
 from flask import current_app
 
 from tthc import audit
+from tthc.params import parse_id
 from tthc.models import Unit
 from tthc.reports import periods, queries
 from tthc.reports.workbook import ReportHeader, Target, late_workbook, register_workbook, summary_workbook
@@ -39,16 +40,29 @@ class Hooks:
 
     calendar_for: Callable
     working_days_late: Callable
+    deadline_state_at: Callable
 
     def late_days(self, session) -> queries.LateDays:
         cal = self.calendar_for(session)
         return lambda deadline, instant: self.working_days_late(cal, deadline, instant)
 
+    def state_at(self, session) -> queries.StateAt:
+        """deadline_state_at bound to the session; the calendar is loaded on the first call only."""
+        cal = []
+
+        def state_at(dossier, instant):
+            if not cal:
+                cal.append(self.calendar_for(session))
+            return self.deadline_state_at(session, dossier, instant, cal[0])
+
+        return state_at
+
 
 def hooks() -> Hooks:
     found = current_app.extensions.get(EXTENSION_KEY)
     if found is None:
-        raise RuntimeError("tthc.reports.init_app(app, calendar_for=..., working_days_late=...) was not called")
+        raise RuntimeError("tthc.reports.init_app(app, calendar_for=..., working_days_late=..., "
+                           "deadline_state_at=...) was not called")
     return found
 
 
@@ -59,13 +73,12 @@ def period_scheme() -> str:
 def find_unit(session, unit_id) -> Optional[Unit]:
     if unit_id in (None, ""):
         return None
-    try:
-        uid = int(unit_id)
-    except (TypeError, ValueError):
-        raise ReportError(f"unit must be a unit id (a number), got {unit_id!r}") from None
-    unit = session.get(Unit, uid)
+    if not str(unit_id).strip().isdigit():
+        raise ReportError(f"unit must be a unit id (a number), got {unit_id!r}")
+    uid = parse_id(unit_id)
+    unit = session.get(Unit, uid) if uid is not None else None
     if unit is None:
-        raise ReportError(f"no unit with id {uid}")
+        raise ReportError(f"no unit with id {unit_id}")
     return unit
 
 
@@ -89,7 +102,8 @@ def _unit_note(unit: Optional[Unit]) -> str:
 def build_summary(session, period, by: str, unit: Optional[Unit], now: datetime, target: Target = None):
     if by not in queries.DIMENSIONS:
         raise ReportError(f"unknown --by {by!r}: expected field, procedure or unit")
-    rows = queries.summary_rows(session, period, by=by, unit_id=unit.id if unit else None)
+    rows = queries.summary_rows(session, period, by=by, unit_id=unit.id if unit else None, now=now,
+                                state_at=hooks().state_at(session))
     total = queries.total_row(rows)
     header = header_for(SUMMARY_TITLE, period, now, extra=_unit_note(unit))
     data = summary_workbook(header, queries.DIMENSION_LABELS[by], rows, total, target)
@@ -105,7 +119,8 @@ def build_register(session, period, unit: Optional[Unit], now: datetime, *, mask
 
 def build_late(session, period, unit: Optional[Unit], now: datetime, target: Target = None):
     late_days = hooks().late_days(session)
-    rows = queries.late_rows(session, period, late_days, now=now, unit_id=unit.id if unit else None)
+    rows = queries.late_rows(session, period, late_days, now=now, unit_id=unit.id if unit else None,
+                             state_at=hooks().state_at(session))
     numbered = (row.cells(i) for i, row in enumerate(rows, 1))
     header = header_for(LATE_TITLE, period, now, extra=_unit_note(unit))
     return late_workbook(header, queries.LATE_HEADERS, numbered, target)

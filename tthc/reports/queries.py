@@ -9,16 +9,26 @@ Semantics (domain.md §7, §8): for a period ``[start, end)``
   classification being against the original deadline (an extended dossier finished
   after its original deadline is late; a refusal after appraisal is finished);
 - *returned or withdrawn* is counted by the ``closed_at`` date;
-- *in progress* is what is neither, measured at ``end``: overdue when its original
-  deadline is before ``end``, except while waiting for a supplement (within time).
+- *in progress* is what is neither, measured at ``end`` (or now, for a period still
+  running): overdue when its original deadline as it stood then is before that instant,
+  except while waiting for a supplement then (within time).
 Every in-period dossier lands in exactly one of finished / returned / in progress,
 so received = finished + in progress + returned/withdrawn holds in every row.
 "Open at a past instant" is decided by the timestamps, not by the current status.
 
+Overdue or within time at the measuring instant: the aggregate reads today's status and
+original deadline, which are the state at that instant unless a supplement was requested
+or received after it (or the dossier was closed after it while a request was open): a
+request after the period makes an overdue dossier "awaiting", a receipt under ``restart``
+moves the original deadline later. Those few dossiers (one query finds them) are
+re-derived from their events before the instant (the injected ``deadline_state_at``) and
+moved to the right bucket.
+
 Never loads ORM objects in bulk: the summary is one GROUP BY with CASE sums; the
 register and the late list are generators over a streamed, chunked result.
 Must not import the feature packages (``intake``, ``deadlines``): the working-day
-arithmetic of the late list is injected (see ``tthc.reports.init_app``).
+arithmetic of the late list and the deadline state at an instant are injected (see
+``tthc.reports.init_app``).
 """
 from __future__ import annotations
 
@@ -26,7 +36,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterator, Optional
 
-from sqlalchemy import and_, case, func, literal, not_, or_, select
+from sqlalchemy import and_, case, false, func, literal, not_, or_, select
+from sqlalchemy.orm import selectinload
 
 from tthc.models import STATUS_LABELS, Dossier, DossierEvent, Procedure, Rating, Unit
 from tthc.reports.periods import Period
@@ -35,6 +46,8 @@ from tthc.text import mask
 DIMENSIONS = ("field", "procedure", "unit")
 DIMENSION_LABELS = {"field": "Lĩnh vực", "procedure": "Thủ tục hành chính", "unit": "Đơn vị xử lý"}
 CHUNK_ROWS = 2000
+CORRECTION_CHUNK = 500
+SUPPLEMENT_EVENTS = ("supplement_requested", "supplement_received")
 NO_UNIT_LABEL = "(Chưa xác định đơn vị)"
 
 
@@ -116,9 +129,20 @@ def total_row(rows: list[SummaryRow], label: str = "Tổng cộng") -> SummaryRo
     return total
 
 
-def _classes(period: Period):
+StateAt = Callable[[Dossier, datetime], "tuple[bool, Optional[datetime]]"]
+"""``state_at(dossier, instant)`` -> (awaiting a supplement, original deadline) from its events before
+``instant``: deadlines.store.deadline_state_at bound to the session and the calendar."""
+
+
+def measuring_instant(period: Period, now: Optional[datetime] = None) -> datetime:
+    """Where "in progress: within time / overdue" is measured: the period's end, or now while it runs."""
+    return period.end if now is None else min(period.end, now)
+
+
+def _classes(period: Period, now: Optional[datetime] = None):
     """The CASE conditions shared by the summary and the tests' reading of it."""
     start, end = period.start, period.end
+    measured = measuring_instant(period, now)
     finished = and_(Dossier.finished_at.is_not(None), Dossier.finished_at >= start, Dossier.finished_at < end)
     returned = and_(Dossier.finished_at.is_(None), Dossier.closed_at.is_not(None), Dossier.closed_at >= start,
                     Dossier.closed_at < end)
@@ -129,21 +153,85 @@ def _classes(period: Period):
         or_(Dossier.finished_at >= start, Dossier.closed_at >= start,
             and_(Dossier.finished_at.is_(None), Dossier.closed_at.is_(None))),
     )
-    overdue_at_end = and_(Dossier.original_deadline_at.is_not(None), Dossier.original_deadline_at < end,
+    # Today's state; _corrections() re-derives the dossiers for which it differs from the state then.
+    overdue_at_end = and_(Dossier.original_deadline_at.is_not(None), Dossier.original_deadline_at < measured,
                           Dossier.status != "awaiting_supplement")
     return finished, returned, in_scope, overdue_at_end
+
+
+@dataclass(frozen=True)
+class _Correction:
+    """A dossier open at the measuring instant whose deadline state may have changed since."""
+
+    key: object
+    counted_overdue: bool  # what the aggregate (today's state) says
+    overdue: bool  # as it stood at the measuring instant
+    original_deadline_at: Optional[datetime]  # as it stood at the measuring instant
+
+
+def _state_at_from_app(session) -> StateAt:
+    """The injected hook of the running app, for callers that did not pass ``state_at``."""
+    from tthc.reports.exports import hooks
+
+    return hooks().state_at(session)
+
+
+def _corrections(session, period: Period, key, *, now: Optional[datetime], unit_id: int | None,
+                 state_at: Optional[StateAt]) -> dict[int, _Correction]:
+    """{dossier id: correction} for the in-scope dossiers open at the measuring instant whose status or
+    original deadline today may differ from then: a non-voided supplement request or receipt at or
+    after the instant, or a close after it (returned, withdrawn) following a supplement request.
+
+    One query finds them (``supplement_count`` > 0 narrows the EXISTS to dossiers that ever had a
+    request); only those are loaded, with their events, in chunks, and re-derived.
+    """
+    finished, returned, in_scope, overdue_at_end = _classes(period, now)
+    measured = measuring_instant(period, now)
+    # One probe of the dossier's events (ix_dossier_event_dossier_id) per dossier that ever had a request.
+    changed_after = (
+        select(DossierEvent.id)
+        .where(DossierEvent.dossier_id == Dossier.id, DossierEvent.type.in_(SUPPLEMENT_EVENTS),
+               DossierEvent.voided.is_(False), DossierEvent.voids_event_id.is_(None),
+               or_(DossierEvent.at >= measured, Dossier.closed_at >= measured))
+        .exists()
+    )
+    stmt = (
+        select(Dossier.id, key, case((overdue_at_end, literal(1)), else_=literal(0)))
+        .where(in_scope, not_(finished), not_(returned), Dossier.supplement_count > 0, changed_after)
+    )
+    if unit_id is not None:
+        stmt = stmt.where(Dossier.unit_id == unit_id)
+    candidates = list(session.execute(stmt))
+    if not candidates:
+        return {}
+    state_at = state_at or _state_at_from_app(session)
+    out: dict[int, _Correction] = {}
+    for i in range(0, len(candidates), CORRECTION_CHUNK):
+        chunk = candidates[i:i + CORRECTION_CHUNK]
+        loaded = {d.id: d for d in session.scalars(
+            select(Dossier).options(selectinload(Dossier.events)).where(Dossier.id.in_([c[0] for c in chunk])))}
+        for dossier_id, key_value, counted in chunk:
+            awaiting, original = state_at(loaded[dossier_id], measured)
+            overdue = not awaiting and original is not None and original < measured
+            out[dossier_id] = _Correction(key_value, bool(counted), overdue, original)
+    return out
 
 
 def _count(condition) -> object:
     return func.sum(case((condition, 1), else_=0))
 
 
-def summary_rows(session, period: Period, by: str = "field", unit_id: int | None = None) -> list[SummaryRow]:
-    """One row per field (or procedure, or unit) with at least one dossier in the period, ordered by label."""
+def summary_rows(session, period: Period, by: str = "field", unit_id: int | None = None, *,
+                 now: Optional[datetime] = None, state_at: Optional[StateAt] = None) -> list[SummaryRow]:
+    """One row per field (or procedure, or unit) with at least one dossier in the period, ordered by label.
+
+    ``now``: in progress is measured at min(period end, now) (a running period); None: at the end.
+    ``state_at``: see :data:`StateAt`; by default the running app's injected hook.
+    """
     if by not in DIMENSIONS:
         raise ValueError(f"unknown grouping {by!r}: expected one of {', '.join(DIMENSIONS)}")
     key = {"field": Dossier.field, "procedure": Dossier.procedure_id, "unit": Dossier.unit_id}[by]
-    finished, returned, in_scope, overdue_at_end = _classes(period)
+    finished, returned, in_scope, overdue_at_end = _classes(period, now)
     new = Dossier.received_at >= period.start
     # No deadline (limit "none") gives no classification: finished, hence on time (domain.md §2).
     classification = func.coalesce(Dossier.classification, "on_time")
@@ -172,6 +260,13 @@ def summary_rows(session, period: Period, by: str = "field", unit_id: int | None
         key_value, counts = record[0], record[1:]
         row = SummaryRow(label="", key=key_value, **{n: int(c or 0) for n, c in zip(SummaryRow.COUNTS, counts)})
         rows.append(row)
+    by_key = {row.key: row for row in rows}
+    for fix in _corrections(session, period, key, now=now, unit_id=unit_id, state_at=state_at).values():
+        if fix.overdue != fix.counted_overdue:
+            row = by_key[fix.key]
+            step = 1 if fix.overdue else -1
+            row.overdue += step
+            row.within -= step
     _add_ratings(session, rows, period, by, unit_id)
     _label_rows(session, rows, by)
     rows.sort(key=lambda r: (r.label.casefold(), str(r.key)))
@@ -316,13 +411,17 @@ class LateRow:
                 self.working_days_late, "Có" if self.apology else "Không", self.reason)
 
 
-def late_rows(session, period: Period, late_days: LateDays, *, now: datetime, unit_id: int | None = None
-              ) -> Iterator[LateRow]:
+def late_rows(session, period: Period, late_days: LateDays, *, now: datetime, unit_id: int | None = None,
+              state_at: Optional[StateAt] = None) -> Iterator[LateRow]:
     """Finished late in the period, then in progress and overdue at its end (or now, for a running period).
 
-    ``late_days(deadline, instant)`` is deadlines.due_dates.working_days_late bound to the calendar.
+    ``late_days(deadline, instant)`` is deadlines.due_dates.working_days_late bound to the calendar;
+    ``state_at``: see :data:`StateAt` (by default the running app's injected hook). An overdue dossier
+    whose deadline moved after the end is listed with the original deadline it had then.
     """
-    finished, returned, in_scope, overdue_at_end = _classes(period)
+    finished, returned, in_scope, overdue_at_end = _classes(period, now)
+    fixes = _corrections(session, period, Dossier.id, now=now, unit_id=unit_id, state_at=state_at)
+    overdue_then = [i for i, fix in fixes.items() if fix.overdue]
     reason = (
         select(DossierEvent.note)
         .where(DossierEvent.dossier_id == Dossier.id, DossierEvent.type == "extended",
@@ -333,20 +432,28 @@ def late_rows(session, period: Period, late_days: LateDays, *, now: datetime, un
     )
     is_late = and_(finished, Dossier.classification == "late")
     is_overdue = and_(not_(finished), not_(returned), overdue_at_end)
+    became_overdue = Dossier.id.in_(overdue_then) if overdue_then else false()
     stmt = (
         select(
             Dossier.code, Procedure.name, Unit.name, Dossier.received_at, Dossier.original_deadline_at,
             Dossier.deadline_at, Dossier.finished_at, Dossier.extended, reason, is_late.label("is_late"),
+            Dossier.id,
         )
         .join(Procedure, Procedure.id == Dossier.procedure_id)
         .outerjoin(Unit, Unit.id == Dossier.unit_id)
-        .where(in_scope, or_(is_late, is_overdue))
+        .where(in_scope, or_(is_late, is_overdue, became_overdue))
         .order_by(case((is_late, literal(0)), else_=literal(1)), Dossier.original_deadline_at, Dossier.id)
     )
     if unit_id is not None:
         stmt = stmt.where(Dossier.unit_id == unit_id)
-    measured_at = min(period.end, now)
-    for code, procedure, unit, received, original, current, finished_at, extended, note, late in _stream(session, stmt):
+    measured_at = measuring_instant(period, now)
+    for (code, procedure, unit, received, original, current, finished_at, extended, note, late,
+         dossier_id) in _stream(session, stmt):
+        fix = None if late else fixes.get(dossier_id)
+        if fix is not None:
+            if not fix.overdue:
+                continue  # within time at the end (awaiting a supplement then), whatever happened since
+            original = fix.original_deadline_at
         state = "late" if late else "overdue"
         instant = finished_at if late else measured_at
         yield LateRow(code, procedure, unit or "", received, original, current if extended else None,

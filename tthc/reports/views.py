@@ -20,6 +20,7 @@ from tthc.auth import roles_required
 from tthc.clock import now
 from tthc.extensions import db
 from tthc.models import Unit
+from tthc.params import parse_id
 from tthc.reports import bp, exports, periods, queries
 
 ROLES = ("supervisor", "admin")
@@ -76,6 +77,8 @@ def _choice(source) -> Choice:
         else:
             c.period_text = c.period_text or _default_month()
             c.period = periods.parse_period(c.period_text, exports.period_scheme())
+        if c.unit_id and parse_id(c.unit_id) is None:
+            raise exports.ReportError("not a unit id")  # junk or out of range: like an unknown unit
         c.unit = exports.find_unit(db.session, c.unit_id or None)
     except periods.PeriodError:
         c.error = ("Kỳ báo cáo không hợp lệ: nhập tháng YYYY-MM, quý YYYY-Qn, 6 tháng YYYY-Hn, năm YYYY, "
@@ -107,8 +110,10 @@ def index():
 
 def _preview(c: Choice) -> dict:
     unit_id = c.unit.id if c.unit else None
+    current = now()
     if c.type == "summary":
-        rows = queries.summary_rows(db.session, c.period, by=c.by, unit_id=unit_id)
+        rows = queries.summary_rows(db.session, c.period, by=c.by, unit_id=unit_id, now=current,
+                                    state_at=exports.hooks().state_at(db.session))
         return {"rows": rows, "total": queries.total_row(rows), "dimension": queries.DIMENSION_LABELS[c.by]}
     if c.type == "register":
         rows = list(itertools.islice(
@@ -116,7 +121,8 @@ def _preview(c: Choice) -> dict:
             PREVIEW_ROWS + 1))
         return {"headers": queries.REGISTER_HEADERS, "rows": rows[:PREVIEW_ROWS], "more": len(rows) > PREVIEW_ROWS}
     late_days = exports.hooks().late_days(db.session)
-    rows = list(itertools.islice(queries.late_rows(db.session, c.period, late_days, now=now(), unit_id=unit_id),
+    rows = list(itertools.islice(queries.late_rows(db.session, c.period, late_days, now=current, unit_id=unit_id,
+                                                   state_at=exports.hooks().state_at(db.session)),
                                  PREVIEW_ROWS + 1))
     cells = [row.cells(i) for i, row in enumerate(rows[:PREVIEW_ROWS], 1)]
     return {"headers": queries.LATE_HEADERS, "rows": cells, "more": len(rows) > PREVIEW_ROWS}
