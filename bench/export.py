@@ -51,6 +51,8 @@ def ensure_database(url: str) -> None:
     from sqlalchemy.engine import make_url
 
     u = make_url(url)
+    if u.get_backend_name() != "postgresql":
+        return  # SQLite creates its file on first connection
     admin = create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         if not conn.scalar(text("select 1 from pg_database where datname = :d"), {"d": u.database}):
