@@ -69,6 +69,21 @@ def token_command(username, name, revoke):
     click.echo(token)
 
 
+@users_cli.command("reset-password")
+@click.argument("username")
+@click.option("--password", default=None, help="The new password (default: a random one, printed once).")
+def reset_password_command(username, password):
+    """Set a new password for USERNAME and end the user's open sessions."""
+    user = _get_user(username)
+    try:
+        new_password = accounts.reset_password(db.session, user, password)
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(f"new password of {user.username}: {new_password}")
+
+
 @users_cli.command("list")
 def list_users_command():
     """List user accounts."""

@@ -410,3 +410,33 @@ def test_deadlines_due_batch_of_good_lines_exits_zero(runner):
 
     assert_ok(result)
     assert result.stdout.splitlines() == ["2026-03-05 09:15", "2026-04-02 17:00"]
+
+
+def test_users_reset_password_prints_a_new_password_that_logs_in_and_the_old_one_no_longer_does(app, runner):
+    from tests.factories import PASSWORD
+    from tthc.models import User
+
+    with app.app_context():
+        make_user(db.session, role="admin", username="quantri")
+        db.session.commit()
+
+    result = invoke(runner, "users", "reset-password", "quantri")
+
+    assert_ok(result)
+    new_password = result.output.strip().rsplit(" ", 1)[-1]
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "quantri"))
+        assert user.check_password(new_password) and not user.check_password(PASSWORD)
+        assert user.session_epoch == 1  # open sessions end
+        assert db.session.scalar(select(func.count(AuditLog.id)).where(AuditLog.action == "reset_password")) == 1
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (("users", "reset-password", "khong-co-ai"), "no user named"),
+    (("users", "reset-password", "quantri", "--password", "ngan"), "ít nhất 8 ký tự"),
+])
+def test_users_reset_password_refuses_bad_input(app, runner, args, fragment):
+    with app.app_context():
+        make_user(db.session, role="admin", username="quantri")
+        db.session.commit()
+    assert_refused(invoke(runner, *args), fragment)
