@@ -17,9 +17,6 @@ from deadlines.offdays import Override, build_calendar
 from deadlines.workdays import OfficeHours, WorkCalendar
 from tthc.models import OPEN_STATUSES, CalendarOverride, Dossier
 
-# Events that feed the deadline rules: the engine's types (voiding, corrections and voided events are left out).
-DEADLINE_EVENT_TYPES = EVENT_TYPES
-
 
 def office_hours() -> OfficeHours:
     text = current_app.config["OFFICE_HOURS"] if has_app_context() else "07:00-11:30,13:30-17:00"
@@ -47,7 +44,8 @@ def limit_from_rule(rule: dict) -> Limit:
 def events_for(dossier: Dossier) -> list[Event]:
     events = []
     for e in sorted(dossier.events, key=lambda e: (e.at, e.seq)):
-        if e.voided or e.voids_event_id is not None or e.type not in DEADLINE_EVENT_TYPES:
+        # Only the engine's event types feed the rules: voiding events, corrections and voided events are left out.
+        if e.voided or e.voids_event_id is not None or e.type not in EVENT_TYPES:
             continue
         new_deadline = None
         if e.type == "extended" and e.data and e.data.get("new_deadline"):
