@@ -19,6 +19,13 @@ The register of form 06 (numbered from 1 each year) uses the same technique on
 ``RegisterCounter``. External codes (issued by the provincial Public
 Administration Service Centre, domain.md §8) consume no number.
 
+Self-healing counters: a dossier import or a restored backup can leave rows whose code
+or register number is ahead of the counter. Every number issued is checked against the
+dossiers already stored (one indexed look-up); on a clash the counter jumps to the
+highest number in use and issues the next one, inside the same transaction and under
+the counter's row lock, so intake never stalls on "code already exists" and never
+reuses a number. The check costs one primary-key-sized probe per intake.
+
 Decision: a day has at most 9,999 numbers (the 4 digits of the Circular). The
 10,000th intake of a day is refused (:class:`SequenceExhausted`, a 409 for the
 user) rather than given a 5-digit code that other systems would not parse; the
@@ -29,9 +36,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
-from tthc.models import DossierCodeCounter, RegisterCounter
+from tthc.models import Dossier, DossierCodeCounter, RegisterCounter
 
 MAX_SEQUENCE = 9999
 
@@ -75,6 +82,10 @@ def next_sequence(session, agency_code: str, day: date) -> int:
     """The next number of ``day`` for ``agency_code``; raises SequenceExhausted past 9,999."""
     seq = _upsert_increment(session, DossierCodeCounter.__table__, {"agency_code": agency_code, "day": day},
                             "last_seq")
+    return _check_exhausted(seq, day)
+
+
+def _check_exhausted(seq: int, day: date) -> int:
     if seq > MAX_SEQUENCE:
         raise SequenceExhausted(
             f"Đã dùng hết {MAX_SEQUENCE} số hồ sơ của ngày {day:%d/%m/%Y}; không thể cấp thêm mã trong ngày này."
@@ -82,11 +93,44 @@ def next_sequence(session, agency_code: str, day: date) -> int:
     return seq
 
 
+def highest_sequence_in_use(session, agency_code: str, day: date) -> int:
+    """The highest sequence of ``day`` among the stored dossiers' codes (0 when none)."""
+    prefix = f"{agency_code}-{day:%y%m%d}-"
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = code_pattern(agency_code)
+    highest = 0
+    for code in session.scalars(select(Dossier.code).where(Dossier.code.like(escaped + "%", escape="\\"))):
+        match = pattern.match(code)
+        if match:
+            highest = max(highest, int(match.group(2)))
+    return highest
+
+
 def issue_code(session, agency_code: str, day: date) -> str:
-    """A new dossier code for a dossier received on ``day`` (call inside the intake's transaction)."""
+    """A new dossier code for a dossier received on ``day`` (call inside the intake's transaction).
+
+    Heals a counter that lags behind the stored codes (after an import or a restore)."""
+    seq = next_sequence(session, agency_code, day)
+    code = format_code(agency_code, day, seq)
+    if session.scalar(select(Dossier.id).where(Dossier.code == code)) is None:
+        return code
+    counter = DossierCodeCounter.__table__
+    highest = highest_sequence_in_use(session, agency_code, day)
+    session.execute(update(counter).where(counter.c.agency_code == agency_code, counter.c.day == day)
+                    .values(last_seq=max(highest, seq)))
     return format_code(agency_code, day, next_sequence(session, agency_code, day))
 
 
 def next_register_number(session, year: int) -> int:
-    """The next entry of the register (form 06) of ``year``, numbered from 1 each year."""
-    return _upsert_increment(session, RegisterCounter.__table__, {"year": year}, "last_number")
+    """The next entry of the register (form 06) of ``year``, numbered from 1 each year.
+
+    Heals a counter that lags behind the stored register numbers, like :func:`issue_code`."""
+    number = _upsert_increment(session, RegisterCounter.__table__, {"year": year}, "last_number")
+    taken = session.scalar(select(Dossier.id).where(Dossier.register_year == year,
+                                                    Dossier.register_number == number))
+    if taken is None:
+        return number
+    counter = RegisterCounter.__table__
+    highest = session.scalar(select(func.max(Dossier.register_number)).where(Dossier.register_year == year)) or 0
+    session.execute(update(counter).where(counter.c.year == year).values(last_number=max(highest, number)))
+    return _upsert_increment(session, counter, {"year": year}, "last_number")

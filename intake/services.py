@@ -499,8 +499,8 @@ def receive_dossier(session, *, procedure, applicant: dict, channel: str, receiv
     session.add(dossier)
     try:
         session.flush()
-    except IntegrityError as exc:  # an external code taken by a concurrent intake
-        raise IntakeError(409, f"Mã hồ sơ {code} đã tồn tại.", "code") from exc
+    except IntegrityError as exc:  # a concurrent intake took the external code (or a number, if forced)
+        raise _clash_error(exc, dossier) from exc
     audit.record(session, "receive", "dossier", dossier.id, user=received_by,
                  after={"code": dossier.code, "procedure_id": procedure.id, "channel": channel,
                         "received_at": received_at, "deadline_at": dossier.deadline_at,
@@ -509,6 +509,15 @@ def receive_dossier(session, *, procedure, applicant: dict, channel: str, receiv
                  note="ghi nhận muộn: thời điểm tiếp nhận thực " + f"{received_at:%H:%M %d/%m/%Y}"
                  if (now - received_at).total_seconds() > 600 else "")
     return dossier
+
+
+def _clash_error(exc: IntegrityError, dossier: Dossier) -> IntakeError:
+    """A 409 naming what really clashed: the register number or the dossier code."""
+    text = str(getattr(exc, "orig", exc))
+    if "uq_dossier_register" in text or "register_number" in text:
+        return IntakeError(409, f"Số thứ tự {dossier.register_number}/{dossier.register_year} trong sổ theo dõi hồ "
+                                "sơ đã được dùng cho hồ sơ khác; vui lòng thử lại.", "register_number")
+    return IntakeError(409, f"Mã hồ sơ {dossier.code} đã tồn tại.", "code")
 
 
 # -- visibility ----------------------------------------------------------------------
