@@ -23,6 +23,7 @@ from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -548,20 +549,34 @@ class DeskContact(db.Model):
 
 
 class Alert(db.Model):
-    """One alert per dossier and kind (due_soon, overdue, not_forwarded, apology_missing, finished_late), never duplicated."""
+    """One alert per subject and kind, never duplicated.
+
+    The subject is exactly one of: a dossier (kinds due_soon, overdue, not_forwarded,
+    apology_missing, finished_late: the late-case scan) or a reporting period of an action
+    plan's task (kinds plan_due, plan_missing: the plan reminders). Each subject column has its
+    own unique constraint with the kind; NULLs never collide, so each subject stays unique per
+    kind exactly as a dossier's alert always was.
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id", ondelete="CASCADE"), index=True)
+    dossier_id: Mapped[Optional[int]] = mapped_column(ForeignKey("dossier.id", ondelete="CASCADE"), index=True)
+    plan_period_id: Mapped[Optional[int]] = mapped_column(ForeignKey("plan_period.id", ondelete="CASCADE"),
+                                                          index=True)
     kind: Mapped[str] = mapped_column(String(32))
     unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("unit.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     scan_run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("scan_run.id"))
     emailed_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
 
-    dossier: Mapped[Dossier] = relationship()
+    dossier: Mapped[Optional[Dossier]] = relationship()
+    plan_period: Mapped[Optional["PlanPeriod"]] = relationship()
     unit: Mapped[Optional[Unit]] = relationship()
 
-    __table_args__ = (UniqueConstraint("dossier_id", "kind", name="uq_alert_dossier_kind"),)
+    __table_args__ = (
+        UniqueConstraint("dossier_id", "kind", name="uq_alert_dossier_kind"),
+        UniqueConstraint("plan_period_id", "kind", name="uq_alert_plan_period_kind"),
+        CheckConstraint("(dossier_id IS NULL) <> (plan_period_id IS NULL)", name="one_subject"),
+    )
 
 
 class AlertAck(db.Model):
@@ -606,3 +621,125 @@ class LookupAttempt(db.Model):
     at: Mapped[datetime] = mapped_column(DateTime, index=True)
     ip: Mapped[str] = mapped_column(String(64), index=True)
     success: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# -- the department's action plans (domain.md §11) ------------------------------------------------
+
+
+class PlanTaskStatus(str, enum.Enum):
+    DONE = "done"
+    IN_PROGRESS = "in_progress"
+    NOT_DONE = "not_done"
+
+
+PLAN_PROGRESS_LABELS = {"done": "Đã hoàn thành", "in_progress": "Đang thực hiện", "not_done": "Chưa thực hiện"}
+
+#: What the product measures itself for a task (the task-to-measure link is data on the task).
+PLAN_MEASURE_LABELS = {
+    "catalog_posted": "Số TTHC đang áp dụng, niêm yết công khai (danh mục TTHC)",
+    "dossier_summary": "Tình hình, kết quả giải quyết TTHC trong kỳ (thống kê hồ sơ)",
+}
+
+
+class Plan(db.Model):
+    """An action plan (kế hoạch) of the department, e.g. 01A/KH-SKHCN of 09/01/2018 (the PAPI plan)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_date: Mapped[date] = mapped_column(Date)
+    title: Mapped[str] = mapped_column(Text)
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+    # The calendar years the plan runs (its "giai đoạn"); reporting periods never start before issued_date.
+    first_year: Mapped[int] = mapped_column(Integer)
+    last_year: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=local_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=local_now, onupdate=local_now)
+
+    tasks: Mapped[list["PlanTask"]] = relationship(
+        back_populates="plan", order_by="PlanTask.number", cascade="all, delete-orphan")
+
+    def __repr__(self) -> str:
+        return f"<Plan {self.number}>"
+
+
+class PlanTask(db.Model):
+    """A task (nhiệm vụ) of a plan: content, lead and coordinating units as written, timing, expected result."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    content: Mapped[str] = mapped_column(Text)
+    lead: Mapped[str] = mapped_column(Text, default="")
+    coordinating: Mapped[str] = mapped_column(Text, default="")
+    timing: Mapped[str] = mapped_column(String(255), default="")
+    expected_result: Mapped[str] = mapped_column(Text, default="")
+    # None, or a key of PLAN_MEASURE_LABELS: the figure the product fills in for each period.
+    measure: Mapped[Optional[str]] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=local_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=local_now, onupdate=local_now)
+
+    plan: Mapped[Plan] = relationship(back_populates="tasks")
+    units: Mapped[list[Unit]] = relationship(secondary="plan_task_unit", order_by="Unit.name")
+    users: Mapped[list[User]] = relationship(secondary="plan_task_user", order_by="User.username")
+    periods: Mapped[list["PlanPeriod"]] = relationship(
+        back_populates="task", order_by="PlanPeriod.start_date", cascade="all, delete-orphan")
+
+    __table_args__ = (UniqueConstraint("plan_id", "number", name="uq_plan_task_number"),)
+
+
+class PlanTaskUnit(db.Model):
+    """A unit of the product an administrator linked to a task (its lead or a coordinating unit)."""
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("plan_task.id", ondelete="CASCADE"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True)
+
+
+class PlanTaskUser(db.Model):
+    """A user an administrator linked to a task: records its progress and receives its reminders."""
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("plan_task.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+
+
+class PlanPeriod(db.Model):
+    """A reporting period of a task (a month, a quarter, a year), due some working days after its end."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("plan_task.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(64))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date, index=True)
+
+    task: Mapped[PlanTask] = relationship(back_populates="periods")
+    progress: Mapped[list["PlanProgress"]] = relationship(
+        back_populates="period", order_by="PlanProgress.recorded_at", cascade="all, delete-orphan")
+
+    __table_args__ = (UniqueConstraint("task_id", "start_date", "end_date", name="uq_plan_period_span"),)
+
+
+class PlanProgress(db.Model):
+    """A report on a task's period: what was done, its status, and its evidence (a document, a link, a file)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("plan_period.id", ondelete="CASCADE"), index=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    done_text: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    evidence_number: Mapped[str] = mapped_column(String(128), default="")
+    evidence_date: Mapped[Optional[date]] = mapped_column(Date)
+    evidence_url: Mapped[str] = mapped_column(Text, default="")
+    # An uploaded file, stored under the instance folder as ``stored_name`` (never the user's name).
+    file_name: Mapped[str] = mapped_column(String(255), default="")
+    stored_name: Mapped[str] = mapped_column(String(64), default="")
+    file_size: Mapped[Optional[int]] = mapped_column(Integer)
+    file_type: Mapped[str] = mapped_column(String(128), default="")
+
+    period: Mapped[PlanPeriod] = relationship(back_populates="progress")
+    user: Mapped[Optional[User]] = relationship()
+
+    @property
+    def status_label(self) -> str:
+        return PLAN_PROGRESS_LABELS.get(self.status, self.status)
