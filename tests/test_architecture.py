@@ -2,6 +2,7 @@
 
 - ``deadlines/workdays.py`` and ``deadlines/due_dates.py`` are pure: the standard
   library only (and ``deadlines.workdays``);
+- ``deadlines/time_used.py``: the standard library, ``deadlines.workdays`` and ``deadlines.due_dates``;
 - ``deadlines/offdays.py``: the standard library, ``holidays`` and ``deadlines.workdays``;
 - nothing under ``deadlines/`` imports ``intake``;
 - ``tthc/`` imports the feature packages (``intake``, ``deadlines``) only inside
@@ -123,6 +124,8 @@ def only_stdlib_and(*allowed: str):
 PURE_MODULES = {
     "deadlines/workdays.py": (only_stdlib_and(), "the standard library only"),
     "deadlines/due_dates.py": (only_stdlib_and("deadlines.workdays"), "the standard library and deadlines.workdays"),
+    "deadlines/time_used.py": (only_stdlib_and("deadlines.workdays", "deadlines.due_dates"),
+                               "the standard library, deadlines.workdays and deadlines.due_dates"),
     "deadlines/offdays.py": (only_stdlib_and("holidays", "deadlines.workdays"),
                              "the standard library, holidays and deadlines.workdays"),
 }
