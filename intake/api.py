@@ -200,20 +200,23 @@ def _listing(items: list, total: int, page: int, per_page: int):
 # -- serialisation -------------------------------------------------------------------
 
 
-def procedure_json(p: Procedure) -> dict[str, Any]:
+def procedure_json(p: Procedure, at: datetime | None = None) -> dict[str, Any]:
+    """The procedure with the rule in force at ``at`` (now by default): a decided rule version
+    replaces the committed time from its effective date (domain.md §10)."""
+    rule = p.rule_at(at or clock_now())
     return {
         "id": p.id,
         "national_code": p.national_code,
         "name": p.name,
         "field": p.field,
         "unit_id": p.unit_id,
-        "limit_unit": p.effective_unit,
-        "limit_amount": p.effective_amount if p.effective_unit != "none" else None,
-        "statutory_unit": p.limit_unit,
-        "statutory_amount": p.statutory_amount,
-        "committed_unit": p.committed_unit,
-        "committed_amount": p.committed_amount,
-        "supplement_rule": p.supplement_rule or "restart",
+        "limit_unit": rule.limit_unit,
+        "limit_amount": rule.limit_amount,
+        "statutory_unit": rule.statutory_unit,
+        "statutory_amount": rule.statutory_amount,
+        "committed_unit": rule.committed_unit,
+        "committed_amount": rule.committed_amount,
+        "supplement_rule": rule.supplement_rule,
         "documents": [{"name": d.name, "kind": d.kind, "count": d.count} for d in p.documents],
     }
 

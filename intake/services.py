@@ -331,30 +331,35 @@ def _due_soon_days() -> int:
     return int(current_app.config.get("DUE_SOON_WORKING_DAYS", 2)) if has_app_context() else 2
 
 
-def rule_snapshot(procedure: Procedure) -> dict[str, Any]:
-    """The procedure's rule in force at reception (stored on the dossier, domain.md §1)."""
+def rule_snapshot(procedure: Procedure, at: date | datetime) -> dict[str, Any]:
+    """The procedure's rule in force at reception ``at`` (stored on the dossier, domain.md §1): its
+    base rule, or the newest rule version in force that day (``tthc.rules``, domain.md §10)."""
+    rule = procedure.rule_at(at)
     return {
-        "limit_unit": procedure.effective_unit,
-        "limit_amount": procedure.effective_amount,
-        "statutory_unit": procedure.limit_unit,
-        "statutory_amount": procedure.statutory_amount,
-        "committed_unit": procedure.committed_unit,
-        "committed_amount": procedure.committed_amount,
-        "supplement_rule": procedure.supplement_rule or "restart",
+        "limit_unit": rule.limit_unit,
+        "limit_amount": rule.limit_amount,
+        "statutory_unit": rule.statutory_unit,
+        "statutory_amount": rule.statutory_amount,
+        "committed_unit": rule.committed_unit,
+        "committed_amount": rule.committed_amount,
+        "supplement_rule": rule.supplement_rule,
         "steps": [{"name": s.name, "unit_id": s.unit_id, "share_amount": s.share_amount} for s in procedure.steps],
-        "legal_basis": procedure.legal_basis or "",
-        "effective_date": procedure.effective_date.isoformat() if procedure.effective_date else None,
+        "legal_basis": rule.legal_basis,
+        "effective_date": rule.effective_date.isoformat() if rule.effective_date else None,
+        "rule_version_id": rule.version_id,
+        "decision_number": rule.decision_number,
         "procedure_name": procedure.name,
         "national_code": procedure.national_code,
     }
 
 
-def _check_procedure(procedure: Procedure | None) -> Procedure:
+def _check_procedure(procedure: Procedure | None, at: date | datetime) -> Procedure:
     if procedure is None:
         raise IntakeError(422, "Không tìm thấy thủ tục.", "procedure_id")
     if not procedure.active:
         raise IntakeError(422, "Thủ tục này đang ngừng áp dụng, không tiếp nhận hồ sơ.", "procedure_id")
-    unit, amount = procedure.effective_unit, procedure.effective_amount
+    rule = procedure.rule_at(at)
+    unit, amount = rule.limit_unit, rule.limit_amount
     if unit is None or (unit != "none" and (amount is None or amount < 0)):
         raise IntakeError(422, "Thủ tục chưa có thời hạn giải quyết: quản trị cần bổ sung trước khi tiếp nhận.",
                           "procedure_id")
@@ -414,7 +419,8 @@ def receive_dossier(session, *, procedure, applicant: dict, channel: str, receiv
     record the ``received`` event and compute its deadlines. Flushes; the caller commits."""
     if received_by is None or received_by.role != "reception":
         raise IntakeError(403, "Chỉ cán bộ tiếp nhận (Một cửa) được tiếp nhận hồ sơ.")
-    procedure = _check_procedure(procedure)
+    if procedure is None:
+        raise IntakeError(422, "Không tìm thấy thủ tục.", "procedure_id")
     person = validate_applicant(applicant)
     if channel not in CHANNELS:
         raise IntakeError(422, "Kênh nộp là direct (trực tiếp), online (trực tuyến) hoặc postal (bưu chính).",
@@ -431,6 +437,7 @@ def receive_dossier(session, *, procedure, applicant: dict, channel: str, receiv
                                   "Thời điểm tiếp nhận")
     if received_at > now:
         raise IntakeError(422, "Thời điểm tiếp nhận không được ở tương lai.", "received_at")
+    procedure = _check_procedure(procedure, received_at)
     if submitted_at is not None:
         submitted_at = _check_datetime(submitted_at, "submitted_at", cal, "Thời điểm nộp")
         if submitted_at > received_at:
@@ -457,7 +464,7 @@ def receive_dossier(session, *, procedure, applicant: dict, channel: str, receiv
         external_code=external,
         reception_point=reception_point,
         procedure_id=procedure.id,
-        rule=rule_snapshot(procedure),
+        rule=rule_snapshot(procedure, received_at),
         field=procedure.field,
         unit_id=procedure.unit_id,
         current_unit_id=None,

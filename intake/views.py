@@ -225,12 +225,13 @@ def preview_for(procedure: Procedure | None, received_at: datetime | None) -> di
     if procedure is None:
         return None
     received_at = received_at or now()
+    in_force = procedure.rule_at(received_at)
     info = {
         "procedure_id": procedure.id,
         "unit": procedure.unit.name if procedure.unit else "",
         "limit": slips.processing_time(SimpleNamespace(rule={
-            "limit_unit": procedure.effective_unit, "limit_amount": procedure.effective_amount,
-            "statutory_unit": procedure.limit_unit, "statutory_amount": procedure.statutory_amount,
+            "limit_unit": in_force.limit_unit, "limit_amount": in_force.limit_amount,
+            "statutory_unit": in_force.statutory_unit, "statutory_amount": in_force.statutory_amount,
         }, procedure=procedure)),
         "received_at": received_at.strftime("%H:%M %d/%m/%Y"),
         "appointment": None, "forwarding_deadline": None, "explanation": [], "error": None,
@@ -243,8 +244,8 @@ def preview_for(procedure: Procedure | None, received_at: datetime | None) -> di
     if not procedure.has_limit:
         info["error"] = "Thủ tục chưa có thời hạn giải quyết: đề nghị quản trị bổ sung trước khi tiếp nhận."
         return info
-    rule = {"limit_unit": procedure.effective_unit, "limit_amount": procedure.effective_amount,
-            "supplement_rule": procedure.supplement_rule}
+    rule = {"limit_unit": in_force.limit_unit, "limit_amount": in_force.limit_amount,
+            "supplement_rule": in_force.supplement_rule}
     try:
         result = derive(calendar_for(db.session), limit_from_rule(rule), [Event("received", received_at)])
     except ValueError as exc:

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from tthc.extensions import db
+from tthc.rules import RuleInForce, rule_in_force
 from tthc.text import fold
 
 
@@ -155,6 +156,13 @@ class Procedure(db.Model):
     steps: Mapped[list["ProcedureStep"]] = relationship(
         back_populates="procedure", order_by="ProcedureStep.position", cascade="all, delete-orphan"
     )
+    rule_versions: Mapped[list["ProcedureRuleVersion"]] = relationship(
+        back_populates="procedure", order_by="ProcedureRuleVersion.effective_date", cascade="all, delete-orphan"
+    )
+
+    def rule_at(self, at: date | datetime) -> RuleInForce:
+        """The rule in force at ``at`` (base rule or newest dated version, ``tthc.rules``)."""
+        return rule_in_force(self, at)
 
     def set_name(self, name: str) -> None:
         self.name = name
@@ -192,6 +200,30 @@ class ProcedureDocument(db.Model):
     count: Mapped[int] = mapped_column(Integer, default=1)
 
     procedure: Mapped[Procedure] = relationship(back_populates="documents")
+
+
+class ProcedureRuleVersion(db.Model):
+    """A dated rule version of a procedure: the committed time decided by the provincial People's
+    Committee after the yearly review (domain.md §10), in force from ``effective_date`` (00:00).
+
+    The procedure's own columns are its base rule (before any decision); dossiers received on or
+    after the effective date are processed under the version (``tthc.rules.rule_in_force``).
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedure.id", ondelete="CASCADE"), index=True)
+    effective_date: Mapped[date] = mapped_column(Date)
+    committed_amount: Mapped[int] = mapped_column(Integer)
+    committed_unit: Mapped[str] = mapped_column(String(16))
+    decision_number: Mapped[str] = mapped_column(String(64))
+    decision_date: Mapped[date] = mapped_column(Date)
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=local_now)
+
+    procedure: Mapped[Procedure] = relationship(back_populates="rule_versions")
+
+    __table_args__ = (UniqueConstraint("procedure_id", "effective_date", name="uq_procedure_rule_version_day"),)
 
 
 class ProcedureStep(db.Model):

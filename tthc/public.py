@@ -100,8 +100,9 @@ def _limit(amount, unit) -> str:
 
 def time_limit_text(procedure: Procedure) -> str:
     """The committed time, the statutory one in brackets when they differ (as on form 01)."""
-    effective = _limit(procedure.effective_amount, procedure.effective_unit)
-    statutory = _limit(procedure.statutory_amount, procedure.limit_unit)
+    rule = procedure.rule_at(now())  # a decided rule version replaces the committed time (domain.md §10)
+    effective = _limit(rule.limit_amount, rule.limit_unit)
+    statutory = _limit(rule.statutory_amount, rule.statutory_unit)
     if effective and statutory and effective != statutory:
         return f"{effective} (thời hạn theo quy định: {statutory})"
     return effective or statutory or "Chưa công bố"

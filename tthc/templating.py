@@ -26,6 +26,13 @@ def limit_text(amount, unit) -> str:
     return f"{amount} {models.LIMIT_UNIT_LABELS.get(unit, unit)}"
 
 
+def rule_today(procedure) -> "models.RuleInForce":
+    """The procedure's rule in force now (a decided rule version from its effective date, domain.md §10)."""
+    from tthc.clock import now
+
+    return procedure.rule_at(now())
+
+
 # (endpoint, label, roles)
 NAVIGATION = [
     ("main.index", "Trang chủ", ("reception", "handler", "supervisor", "admin")),
@@ -58,6 +65,7 @@ def init_app(app) -> None:
     app.jinja_env.filters["d"] = format_date
     app.jinja_env.globals.update(
         limit_text=limit_text,
+        rule_today=rule_today,
         navigation=navigation,
         ROLE_LABELS=models.ROLE_LABELS,
         LIMIT_UNIT_LABELS=models.LIMIT_UNIT_LABELS,

@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from tthc import audit
+from tthc.clock import now
 from tthc.models import (
     DOCUMENT_KIND_LABELS,
     LIMIT_UNIT_LABELS,
@@ -534,7 +535,8 @@ _IMPORT_WIDTHS = {"national_code": 24, "name": 60, "field": 30, "limit_amount": 
 
 
 def _effective_limit_text(p: Procedure) -> str:
-    unit, amount = p.effective_unit, p.effective_amount
+    rule = p.rule_at(now())  # the time in force today: a decided rule version replaces the committed one
+    unit, amount = rule.limit_unit, rule.limit_amount
     if unit == "none":
         return LIMIT_UNIT_LABELS["none"]
     if unit is None or amount is None:
@@ -546,7 +548,8 @@ def export_rows(session) -> Iterable[list[Any]]:
     """The catalog's rows, import columns first (so that an export can be re-imported)."""
     query = (
         select(Procedure)
-        .options(selectinload(Procedure.unit), selectinload(Procedure.documents), selectinload(Procedure.steps))
+        .options(selectinload(Procedure.unit), selectinload(Procedure.documents), selectinload(Procedure.steps),
+                 selectinload(Procedure.rule_versions))
         .order_by(Procedure.field, Procedure.name_search, Procedure.id)
     )
     for p in session.scalars(query):
