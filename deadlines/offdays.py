@@ -84,6 +84,9 @@ def _load() -> dict:
 
 
 _DATA = _load()
+# The compiler's notes are English; the calendar page shows their Vietnamese version.
+_NOTES_VI: dict[str, str] = json.loads(
+    resources.files("deadlines").joinpath("data", "vn_offdays_notes_vi.json").read_text("utf-8"))["notes"]
 OFFICIAL_YEARS: frozenset[int] = frozenset(int(y) for y in _DATA)
 
 
@@ -272,10 +275,10 @@ def sources(year: int) -> list[str]:
 
 
 def notes(year: int) -> str:
-    """The compiler's notes for an official year; a warning for an estimated one."""
+    """The compiler's notes for an official year (in Vietnamese); a warning for an estimated one."""
     entry = _DATA.get(str(_check_year(year)))
     if entry is not None:
-        return entry.get("notes", "")
+        return _NOTES_VI.get(str(year), "")
     return (
         f"Lịch năm {year} là lịch ước tính theo quy định của Bộ luật Lao động, chưa có thông báo "
         "chính thức về ngày nghỉ và ngày làm bù; quản trị viên cần đối chiếu và xác nhận."

@@ -11,7 +11,6 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
@@ -22,6 +21,7 @@ from tthc import audit
 from tthc.auth import roles_required
 from tthc.clock import now
 from tthc.extensions import db
+from tthc.forms import Form
 from tthc.models import CalendarOverride, CalendarYear
 
 bp = Blueprint("deadlines", __name__, url_prefix="/calendar")
@@ -35,7 +35,7 @@ ACTIONS = [
 ]
 
 
-class DayEditForm(FlaskForm):
+class DayEditForm(Form):
     day = DateField("Ngày", validators=[InputRequired("Chọn ngày.")])
     action = SelectField("Thao tác", choices=ACTIONS)
     name = StringField("Tên ngày (ví dụ: Nghỉ bù Quốc khánh)", validators=[Length(max=255)])
@@ -43,7 +43,7 @@ class DayEditForm(FlaskForm):
                          validators=[DataRequired("Ghi rõ văn bản thông báo làm căn cứ."), Length(max=2000)])
 
 
-class ConfirmYearForm(FlaskForm):
+class ConfirmYearForm(Form):
     note = TextAreaField("Căn cứ (số, ngày văn bản thông báo lịch nghỉ của năm)",
                          validators=[DataRequired("Ghi rõ văn bản thông báo làm căn cứ."), Length(max=2000)])
 
@@ -88,7 +88,11 @@ def _months(year: int, entries: list[offdays.DayEntry]) -> list[dict]:
 @bp.route("/")
 @roles_required("supervisor", "admin")
 def show_calendar():
-    year = _year_arg()
+    return _render_calendar(_year_arg())
+
+
+def _render_calendar(year: int, *, day_form=None, confirm_form=None, status: int = 200):
+    """The calendar page; a form refused on POST is shown again with its errors next to its fields."""
     confirmed = db.session.get(CalendarYear, year)
     overrides = load_overrides(db.session)
     entries = offdays.year_schedule(year, overrides, [year] if confirmed else [])
@@ -108,28 +112,28 @@ def show_calendar():
             select(CalendarOverride).where(CalendarOverride.day >= date(year, 1, 1), CalendarOverride.day <= date(year, 12, 31))
             .order_by(CalendarOverride.day)
         ).all(),
-        day_form=DayEditForm(),
-        confirm_form=ConfirmYearForm(),
+        day_form=day_form or DayEditForm(formdata=None),
+        confirm_form=confirm_form or ConfirmYearForm(formdata=None),
         can_edit=current_user.role == "admin",
         first_year=FIRST_YEAR,
         last_year=LAST_YEAR,
-    )
+    ), status
 
 
 @bp.route("/days", methods=["POST"])
 @roles_required("admin")
 def edit_day():
     form = DayEditForm()
-    if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for message in errors:
-                flash(message if isinstance(message, str) else "Dữ liệu không hợp lệ.", "danger")
-        year = request.form.get("day", "")[:4]
-        return redirect(url_for("deadlines.show_calendar", year=year if year.isdigit() else None))
-    day: date = form.day.data
-    if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        flash(f"Chỉ điều chỉnh được các ngày từ năm {FIRST_YEAR} đến {LAST_YEAR}.", "danger")
-        return redirect(url_for("deadlines.show_calendar"))
+    valid = form.validate_on_submit()
+    day: date | None = form.day.data if valid else None
+    if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
+        form.day.errors = [f"Ngày {day:%d/%m/%Y} nằm ngoài lịch làm việc: chỉ điều chỉnh được các ngày từ năm "
+                           f"{FIRST_YEAR} đến năm {LAST_YEAR}."]
+        valid = False
+    if not valid:
+        raw_year = request.form.get("day", "")[:4]
+        year = int(raw_year) if raw_year.isdigit() and FIRST_YEAR <= int(raw_year) <= LAST_YEAR else now().year
+        return _render_calendar(year, day_form=form, status=422)
     existing = db.session.get(CalendarOverride, day)
     before = audit.snapshot(existing, ["day", "working", "name", "note"]) if existing else None
     if form.action.data == "revert":
@@ -165,8 +169,7 @@ def confirm_year(year: int):
         abort(404)
     form = ConfirmYearForm()
     if not form.validate_on_submit():
-        flash("Ghi rõ văn bản thông báo làm căn cứ xác nhận lịch năm.", "danger")
-        return redirect(url_for("deadlines.show_calendar", year=year))
+        return _render_calendar(year, confirm_form=form, status=422)
     if year in offdays.OFFICIAL_YEARS:
         flash(f"Lịch năm {year} đã là lịch chính thức.", "info")
         return redirect(url_for("deadlines.show_calendar", year=year))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     DateTimeLocalField,
@@ -21,6 +20,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from tthc.forms import Form
 from tthc.models import CHANNEL_LABELS, DOCUMENT_KIND_LABELS
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
@@ -70,7 +70,7 @@ class WholeNumberField(IntegerField):
             raise ValueError("Nhập một số nguyên.") from None
 
 
-class DossierForm(FlaskForm):
+class DossierForm(Form):
     """New dossier at the desk. The documents received are parsed from the request by the view."""
 
     procedure_id = SelectField("Thủ tục hành chính", validate_choice=False, coerce=str,
@@ -98,7 +98,7 @@ class DossierForm(FlaskForm):
 
 
 
-class EventForm(FlaskForm):
+class EventForm(Form):
     """One action on a dossier; the view shows only the fields its event type uses."""
 
     version = HiddenField()
@@ -112,14 +112,14 @@ class EventForm(FlaskForm):
     at = LocalDateTimeField("Thời điểm thực tế (để trống nếu là bây giờ)", validators=[Optional()])
 
 
-class VoidEventForm(FlaskForm):
+class VoidEventForm(Form):
     version = HiddenField()
     event_id = HiddenField(validators=[DataRequired()])
     reason = TextAreaField("Lý do hủy bỏ sự kiện", filters=[_strip],
                            validators=[DataRequired("Nêu lý do hủy bỏ sự kiện."), Length(max=2000)])
 
 
-class CorrectionForm(FlaskForm):
+class CorrectionForm(Form):
     """Correcting wrongly entered fields of a dossier (audited; the receipt is reprinted)."""
 
     version = HiddenField()
@@ -139,7 +139,7 @@ class CorrectionForm(FlaskForm):
               "applicant_address", "request_summary", "sets")
 
 
-class DeskContactForm(FlaskForm):
+class DeskContactForm(Form):
     """Guidance (form 02) or refusal (form 03) at the desk, before any dossier exists."""
 
     kind = SelectField("Loại", validate_choice=False, choices=options([
@@ -158,7 +158,7 @@ class DeskContactForm(FlaskForm):
                            validators=[DataRequired("Nêu lý do hướng dẫn / từ chối."), Length(max=4000)])
 
 
-class ListFilterForm(FlaskForm):
+class ListFilterForm(Form):
     """Filters of the dossier list (GET, no CSRF)."""
 
     class Meta:

@@ -11,12 +11,13 @@ from wtforms.validators import DataRequired, Length, Optional
 from tthc import accounts, audit
 from tthc.auth import roles_required
 from tthc.extensions import db
+from tthc.forms import Form
 from tthc.models import ROLE_LABELS, Unit, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     username = StringField("Tên đăng nhập", validators=[DataRequired("Nhập tên đăng nhập."), Length(max=64)])
     full_name = StringField("Họ và tên", validators=[Length(max=255)])
     role = SelectField("Vai trò", choices=[SelectChoice(value=k, label=v) for k, v in ROLE_LABELS.items()])
@@ -26,7 +27,7 @@ class UserForm(FlaskForm):
     password = PasswordField("Mật khẩu ban đầu", validators=[Optional()])
 
 
-class UnitForm(FlaskForm):
+class UnitForm(Form):
     code = StringField("Mã đơn vị", validators=[DataRequired("Nhập mã đơn vị."), Length(max=32)])
     name = StringField("Tên đơn vị", validators=[DataRequired("Nhập tên đơn vị."), Length(max=255)])
     active = BooleanField("Đang hoạt động", default=True)

@@ -24,7 +24,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
-from flask_wtf import FlaskForm
 from sqlalchemy import func, or_, select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
@@ -32,6 +31,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from tthc import audit
 from tthc.clock import now
 from tthc.extensions import db, login_manager
+from tthc.forms import Form
 from tthc.models import ApiToken, LoginAttempt, User
 
 bp = Blueprint("auth", __name__)
@@ -41,12 +41,12 @@ PUBLIC_BLUEPRINTS = {"public", "api", "api_alerts"}  # the API authenticates wit
 MIN_PASSWORD_LENGTH = 8
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField("Tên đăng nhập", validators=[DataRequired("Nhập tên đăng nhập.")])
     password = PasswordField("Mật khẩu", validators=[DataRequired("Nhập mật khẩu.")])
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField("Mật khẩu hiện tại", validators=[DataRequired("Nhập mật khẩu hiện tại.")])
     new_password = PasswordField(
         "Mật khẩu mới",

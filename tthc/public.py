@@ -18,7 +18,6 @@ import re
 from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, render_template, request
-from flask_wtf import FlaskForm
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -29,6 +28,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Regexp
 from tthc.auth import client_ip
 from tthc.clock import now
 from tthc.extensions import db
+from tthc.forms import Form
 from tthc.models import (
     CHANNEL_LABELS,
     LIMIT_UNIT_LABELS,
@@ -151,7 +151,7 @@ def show_procedure(procedure_id: int):
 # -- dossier look-up -----------------------------------------------------------------------------
 
 
-class LookupForm(FlaskForm):
+class LookupForm(Form):
     ma = StringField("Mã hồ sơ", validators=[DataRequired("Nhập mã hồ sơ."), Length(max=64, message="Mã hồ sơ quá dài.")])
     so = StringField("4 số cuối điện thoại", validators=[
         DataRequired("Nhập 4 số cuối số điện thoại của người nộp."),

@@ -7,6 +7,7 @@ that moved while their printed appointment stays (domain.md §3, §8).
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -220,9 +221,10 @@ def test_a_day_edit_without_a_notice_is_refused_in_vietnamese_and_nothing_is_sav
 
     response = edit_day(client, day="2026-03-04", action="off", name="Nghỉ", note=note)
 
-    assert response.status_code == 302
-    html = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Ghi rõ văn bản thông báo làm căn cứ." in html
+    # The page comes back with the error next to the field and the input kept (issue 16).
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Ghi rõ văn bản thông báo làm căn cứ." in html and 'value="2026-03-04"' in html
     assert override_count(app) == 0
     assert audit_rows(app, "calendar_day") == []
     assert is_working_day(app, "2026-03-04")
@@ -239,9 +241,17 @@ def test_a_malformed_day_edit_is_refused_and_nothing_is_saved(app, client, auth,
 
     response = edit_day(client, note=NOTICE, **fields)
 
-    assert response.status_code == 302
+    assert response.status_code == 422
     assert override_count(app) == 0
     assert audit_rows(app, "calendar_day") == []
+
+
+def test_a_day_outside_the_calendar_is_explained_in_vietnamese(client, auth):
+    auth.login(role="admin")
+
+    html = edit_day(client, day="1999-03-04", action="off", note=NOTICE).get_data(as_text=True)
+
+    assert "Ngày 04/03/1999 nằm ngoài lịch làm việc: chỉ điều chỉnh được các ngày từ năm 2000 đến năm 2100." in html
 
 
 def test_revert_removes_the_edit_and_audits_it(app, client, auth, runner):
@@ -295,8 +305,8 @@ def test_confirming_a_year_without_a_notice_is_refused(app, client, auth):
 
     response = confirm_year(client, 2027, note="")
 
-    assert response.status_code == 302
-    assert "Ghi rõ văn bản thông báo" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Ghi rõ văn bản thông báo" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(CalendarYear, 2027) is None
     assert audit_rows(app, "calendar_year") == []
@@ -370,3 +380,13 @@ def test_a_day_off_added_inside_a_dossiers_counting_window_moves_its_deadline_bu
     edit_day(client, day="2026-03-04", action="revert", note="Thông báo số 46/TB-UBND")
 
     assert state(inside) == (datetime(2026, 3, 5, 9, 15), datetime(2026, 3, 5, 9, 15))
+
+
+@pytest.mark.parametrize("year", [2018, 2022, 2026, 2030])
+def test_the_calendar_page_speaks_no_english(client, auth, year):
+    auth.login(role="admin")
+    html = client.get(PAGE.format(year)).get_data(as_text=True)
+    text = re.sub(r"<[^>]+>", " ", re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S))
+    text = re.sub(r"https?://\S+", " ", text)  # the sources' addresses
+    english = re.findall(r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun|off|only|swapped|make-up|rest|the|and|are|is|not)\b", text)
+    assert english == []

@@ -12,12 +12,12 @@ import re
 from datetime import date, datetime
 from typing import Any, Optional
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, FieldList, Form, FormField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, FieldList, FormField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
 from tthc.catalog.services import COMMITTED_UNITS, LIMIT_UNITS, ONLINE_LEVELS
+from tthc.forms import Form, SubForm
 from tthc.models import DOCUMENT_KIND_LABELS, LIMIT_UNIT_LABELS, SUPPLEMENT_RULE_LABELS, Procedure
 from tthc.params import MAX_ID, parse_id, parse_int
 from tthc.text import fold
@@ -48,7 +48,7 @@ def _length(maximum: int, label: str) -> Length:
     return Length(max=maximum, message=f"{label} dài quá {maximum} ký tự.")
 
 
-class StepForm(Form):
+class StepForm(SubForm):
     """One step of multi-unit processing (no CSRF of its own: it lives inside ProcedureForm)."""
 
     name = StringField("Tên bước")
@@ -60,7 +60,7 @@ class StepForm(Form):
                     or (self.share_amount.data or "").strip())
 
 
-class ProcedureForm(FlaskForm):
+class ProcedureForm(Form):
     national_code = StringField("Mã TTHC", validators=[_length(64, "Mã TTHC")],
                                 render_kw={"placeholder": "ví dụ: 1.014393 hoặc 1.014393.H38"})
     name = TextAreaField("Tên thủ tục", render_kw={"rows": 2})
@@ -165,7 +165,7 @@ class ProcedureForm(FlaskForm):
             target.errors = list(target.errors or []) + [message]
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     file = FileField("Tệp danh mục (.xlsx hoặc .csv UTF-8)")
 
 
