@@ -9,6 +9,11 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := wsgi
 export TTHC_ENV ?= development
+# The receipt's QR code and look-up address point at the server `make run` starts (PORT=N follows),
+# unless TTHC_PUBLIC_BASE_URL is set.
+ifeq ($(strip $(TTHC_PUBLIC_BASE_URL)),)
+export TTHC_PUBLIC_BASE_URL := http://$(HOST):$(PORT)
+endif
 
 .PHONY: run test install migrate demo scheduler clean-venv
 

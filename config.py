@@ -40,6 +40,8 @@ class Config:
     OFFICE_HOURS = _env("OFFICE_HOURS", "07:00-11:30,13:30-17:00")
     DUE_SOON_WORKING_DAYS = _env_int("DUE_SOON_WORKING_DAYS", 2)
     PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # Administrators' copies of the printed forms (README, "Printed forms"); None: <instance>/forms.
+    FORM_TEMPLATES = _env("FORM_TEMPLATES")
 
     # Shared desk computers: a session left idle expires (minutes).
     IDLE_TIMEOUT_MINUTES = _env_int("IDLE_TIMEOUT_MINUTES", 30)

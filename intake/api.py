@@ -20,7 +20,7 @@ from flask import Blueprint, g, jsonify, request, url_for
 from sqlalchemy import func, select
 
 from deadlines.store import calendar_for
-from intake import services
+from intake import services, warnings
 from intake.openapi import build_openapi
 from intake.services import IntakeError
 from tthc.auth import user_from_bearer
@@ -270,6 +270,7 @@ def dossier_json(d, user, now: datetime, cal, *, with_events: bool = True) -> di
         "classification": d.classification,
         "extended": bool(d.extended),
         "flags": services.flags_for(d, now, cal),
+        "warnings": warnings.dossier_warnings(db.session, d),
         "version": d.version,
     }
     if with_events:
@@ -427,9 +428,15 @@ def create_event(code: str):
     result = _body_str(data, "result")
     at = parse_datetime(data.get("at"), "at")
     new_deadline = parse_datetime(data.get("new_deadline"), "new_deadline")
+    extra = {}
+    if data.get("documents_to_add") is not None:
+        documents = data["documents_to_add"]
+        if not isinstance(documents, list) or not all(isinstance(x, str) for x in documents):
+            raise BadRequest(422, "documents_to_add là danh sách tên giấy tờ (chuỗi ký tự).", "documents_to_add")
+        extra["documents_to_add"] = documents
     dossier = services.get_dossier_for(db.session, code, g.api_user)
     services.record_event(
         db.session, dossier, event_type, user=g.api_user, now=clock_now(), at=at, note=note, unit=unit_id,
-        new_deadline=new_deadline, result=result, expected_version=version,
+        new_deadline=new_deadline, result=result, expected_version=version, data=extra or None,
     )
     return _dossier_response(dossier, 201, commit=True)

@@ -106,7 +106,7 @@ class EventForm(Form):
     receiver_name = StringField("Người nhận hồ sơ (tại đơn vị)", filters=[_strip], validators=[Length(max=255)])
     result = SelectField("Kết quả", validate_choice=False, choices=options(RESULT_CHOICES), validators=[Optional()])
     new_deadline = LocalDateTimeField("Ngày hẹn trả mới", validators=[Optional()])
-    documents_to_add = TextAreaField("Giấy tờ cần bổ sung, hoàn thiện", filters=[_strip],
+    documents_to_add = TextAreaField("Giấy tờ khác cần bổ sung, hoàn thiện (mỗi dòng một giấy tờ)", filters=[_strip],
                                      validators=[Length(max=4000)])
     note = TextAreaField("Ghi chú / lý do", filters=[_strip], validators=[Length(max=4000)])
     at = LocalDateTimeField("Thời điểm thực tế (để trống nếu là bây giờ)", validators=[Optional()])

@@ -159,8 +159,16 @@ def _schemas() -> dict[str, Any]:
                    "description": "The true time when recorded late: not in the future, not before the "
                                   "previous event."},
             "note": {"type": ["string", "null"], "maxLength": 2000,
-                     "description": "Required for supplement_requested, returned_unprocessed, withdrawn, "
-                                    "cancelled."},
+                     "description": "Required for supplement_requested (the reason), returned_unprocessed, "
+                                    "withdrawn, cancelled."},
+            "documents_to_add": {"type": ["array", "null"], "minItems": 1, "maxItems": 50,
+                                 "items": {"type": "string", "minLength": 1, "maxLength": 2000,
+                                           "pattern": r"\S"},
+                                 "description": "supplement_requested (required there, refused elsewhere): the "
+                                                "documents to add or correct (form 02), one name each; a name "
+                                                "matching the procedure's catalog is stored as the catalog spells "
+                                                "it.",
+                                 "examples": [["Bản sao Quyết định thành lập tổ chức", "Biên bản nghiệm thu"]]},
             "unit_id": {"type": ["integer", "null"], "minimum": 1, "maximum": INT32_MAX,
                         "description": "forwarded (default: the procedure's unit), step_handed_over (next unit)."},
             "new_deadline": {"type": ["string", "null"], "pattern": DATETIME_PATTERN,
@@ -208,6 +216,10 @@ def _dossier_properties() -> dict[str, Any]:
         "classification": _nullable({"type": "string", "enum": ["early", "on_time", "late"]}),
         "extended": BOOL,
         "flags": {"type": "array", "items": {"type": "string", "enum": FLAGS}},
+        "warnings": {"type": "array", "items": STR,
+                     "description": "What the desk should act on, in Vietnamese: e.g. the deadline is counted "
+                                    "over a year whose calendar is only estimated (an administrator should "
+                                    "confirm the year). Empty when there is nothing to say."},
         "version": INT,
     }
 

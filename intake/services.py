@@ -163,7 +163,7 @@ _STATE_REASONS = {
 }
 
 _NEEDS_NOTE = {
-    "supplement_requested": "Ghi rõ giấy tờ cần bổ sung và lý do.",
+    "supplement_requested": "Ghi rõ lý do yêu cầu bổ sung, hoàn thiện hồ sơ.",
     "returned_unprocessed": "Ghi rõ lý do trả lại hồ sơ.",
     "withdrawn": "Ghi rõ lý do rút hồ sơ.",
     "cancelled": "Ghi rõ lý do hủy hồ sơ.",
@@ -306,6 +306,31 @@ def validate_documents(documents: Any, field: str = "documents") -> list[dict[st
             "count": _int(count, f"{where}.count", low=1, high=MAX_DOCUMENT_COUNT, label="Số lượng"),
         })
     return result
+
+
+MAX_DOCUMENTS_TO_ADD = 50
+
+
+def documents_to_add_list(value: Any, catalog_names: Iterable[str] = (), field: str = "documents_to_add") -> list[str]:
+    """The documents a supplement request (form 02) asks for, as a list of names so they can be counted
+    (domain.md §10): a name matching one of the procedure's catalog documents (ignoring case, diacritics
+    and spacing) is stored as the catalog spells it, any other as typed. Duplicates are dropped.
+    Raises IntakeError(422) on anything but a non-empty list of non-empty strings."""
+    if not isinstance(value, list) or not value:
+        raise IntakeError(422, "Liệt kê giấy tờ cần bổ sung, hoàn thiện (danh sách tên giấy tờ).", field)
+    if len(value) > MAX_DOCUMENTS_TO_ADD:
+        raise IntakeError(422, f"Tối đa {MAX_DOCUMENTS_TO_ADD} giấy tờ cần bổ sung.", field)
+    catalog = {" ".join(fold(name).split()): name for name in catalog_names}
+    names: list[str] = []
+    seen: set[str] = set()
+    for i, item in enumerate(value):
+        name = " ".join(_text(item, f"{field}[{i}]", required=True, max_len=MAX_TEXT, label="Tên giấy tờ").split())
+        key = " ".join(fold(name).split())
+        if key in seen:
+            continue
+        seen.add(key)
+        names.append(catalog.get(key, name))
+    return names
 
 
 def _calendar_bounds(cal: WorkCalendar) -> tuple[datetime, datetime]:
@@ -674,9 +699,15 @@ def record_event(session, dossier: Dossier, type: str, *, user, now: datetime, a
     if data:
         if not isinstance(data, dict):
             raise IntakeError(422, "Dữ liệu kèm theo không hợp lệ.", "data")
-        for key in ("receiver_name", "documents_to_add", "reason"):
+        for key in ("receiver_name", "reason"):
             if key in data:
                 extra[key] = _text(data[key], key, max_len=MAX_TEXT, label=key)
+    if event_type == "supplement_requested":
+        # Form 02 names the documents to add or correct, as a list (catalog names where they match).
+        catalog = [doc.name for doc in dossier.procedure.documents] if dossier.procedure is not None else []
+        extra["documents_to_add"] = documents_to_add_list((data or {}).get("documents_to_add"), catalog)
+    elif data and data.get("documents_to_add") is not None:
+        raise IntakeError(422, "Chỉ liệt kê giấy tờ cần bổ sung khi yêu cầu bổ sung hồ sơ.", "documents_to_add")
 
     target_unit: Unit | None = None
     if event_type == "forwarded":

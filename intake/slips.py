@@ -1,4 +1,4 @@
-"""What the printed slips (Circular 01/2018, forms 01–05; domain.md §5) need beyond the models.
+"""What the printed forms (the 2018 and 2025 sets, tthc.papers; domain.md §5) need beyond the models.
 
 The QR code of the public look-up address, the date line "…, ngày dd tháng mm năm yyyy",
 the processing time as printed (committed, statutory in brackets), and whether a
@@ -22,10 +22,19 @@ def lookup_url(code: str) -> str:
     return f"{base}/tra-cuu?ma={quote(code, safe='')}"
 
 
-def qr_svg(data: str, scale: int = 2) -> Markup:
-    """An inline SVG QR code (no external asset: the desk has no internet)."""
+QR_QUIET_ZONE = 4  # modules of white around the symbol (ISO/IEC 18004: at least 4)
+
+
+def qr_svg(data: str) -> Markup:
+    """An inline SVG QR code (no external asset: the desk has no internet).
+
+    Sized by its ``viewBox`` only (no width/height in pixels), so the CSS box scales the whole
+    symbol, quiet zone included, instead of clipping its right and bottom edges; the white
+    background belongs to the symbol so the quiet zone survives any page colour.
+    """
     qr = segno.make(data, error="m")
-    return Markup(qr.svg_inline(scale=scale, border=1, omitsize=False))
+    return Markup(qr.svg_inline(scale=1, border=QR_QUIET_ZONE, omitsize=True, light="#fff",
+                                svgclass="qr-code"))
 
 
 def date_line(place: str, when: date | datetime | None) -> str:
@@ -45,7 +54,9 @@ def _limit_text(amount: Any, unit: str | None) -> str:
 
 
 def processing_time(dossier: Dossier) -> str:
-    """The committed time, with the statutory one in brackets when they differ (form 01).
+    """The committed time, with the statutory one in brackets when they differ (form 01):
+    "20 ngày làm việc (theo quy định: 1 tháng)". The receipt's label does not say "theo quy định"
+    again ("Thời gian giải quyết hồ sơ: …").
 
     Read from the rule snapshot taken at reception; the procedure's current values
     are the fallback for keys the snapshot does not carry.
@@ -60,7 +71,7 @@ def processing_time(dossier: Dossier) -> str:
     effective = _limit_text(amount, unit)
     statutory = _limit_text(stat_amount, stat_unit)
     if statutory and effective and statutory != effective:
-        return f"{effective} (thời hạn theo quy định: {statutory})"
+        return f"{effective} (theo quy định: {statutory})"
     return effective or statutory or "Không quy định thời hạn"
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from deadlines.due_dates import Event, derive
 from deadlines.store import calendar_for, limit_from_rule
-from intake import services, slips
+from intake import services, slips, warnings
 from intake.forms import (
     DATETIME_FORMAT,
     DOCUMENT_KIND_CHOICES,
@@ -33,6 +33,7 @@ from intake.forms import (
     VoidEventForm,
     options,
 )
+from tthc import papers
 from tthc.auth import roles_required
 from tthc.clock import now
 from tthc.extensions import db
@@ -125,6 +126,12 @@ def flag_label(flag: str) -> tuple[str, str]:
 @bp.app_template_global()
 def event_label(event_type: str) -> str:
     return EVENT_LABELS.get(event_type, event_type)
+
+
+@bp.app_template_filter("document_names")
+def document_names_filter(value) -> str:
+    """Form 02's documents to add: a list of names (older requests kept one text)."""
+    return "; ".join(str(v) for v in value) if isinstance(value, list) else str(value or "")
 
 
 @bp.app_template_filter("personal")
@@ -234,7 +241,7 @@ def preview_for(procedure: Procedure | None, received_at: datetime | None) -> di
             "statutory_unit": in_force.statutory_unit, "statutory_amount": in_force.statutory_amount,
         }, procedure=procedure)),
         "received_at": received_at.strftime("%H:%M %d/%m/%Y"),
-        "appointment": None, "forwarding_deadline": None, "explanation": [], "error": None,
+        "appointment": None, "forwarding_deadline": None, "explanation": [], "error": None, "warnings": [],
         "result_location": procedure.result_location or "",
     }
     if not procedure.active:
@@ -254,6 +261,7 @@ def preview_for(procedure: Procedure | None, received_at: datetime | None) -> di
     info["appointment"] = result.deadline.strftime("%H:%M %d/%m/%Y") if result.deadline else "Không quy định thời hạn"
     info["forwarding_deadline"] = result.forwarding_deadline.strftime("%H:%M %d/%m/%Y")
     info["explanation"] = list(result.explanation)
+    info["warnings"] = warnings.deadline_warnings(db.session, received_at, result.deadline)
     return info
 
 
@@ -486,24 +494,31 @@ def _render_show(dossier: Dossier, *, overrides: dict | None = None, void_errors
         can_void=current_user.role == "supervisor" and dossier.status != "cancelled",
         can_correct=current_user.role in DESK and dossier.status != "cancelled",
         void_errors=void_errors or {}, status_badges=STATUS_BADGES, classification_labels=CLASSIFICATION_LABELS,
-        event_labels=EVENT_LABELS, just_received=request.args.get("new") == "1",
+        event_labels=EVENT_LABELS, just_received=request.args.get("new") == "1", warnings=_warnings(dossier),
+        form_set=papers.form_set_for(dossier.received_at), decree=papers.decree_for(dossier.received_at),
     ), status
 
 
 def _slip_links(dossier: Dossier, events: list[DossierEvent]) -> list[tuple[str, str]]:
-    links = [("Giấy tiếp nhận và hẹn trả kết quả (mẫu 01)", url_for("intake.print_receipt", code=dossier.code))]
+    """The printable forms of the dossier, named and numbered by the set of its reception date."""
+    forms = papers.form_set_for(dossier.received_at)
+
+    def name(kind: str, suffix: str = "") -> str:
+        form = forms.form(kind)
+        return f"{form.name} ({form.short}){suffix}"
+
+    links = [(name("receipt"), url_for("intake.print_receipt", code=dossier.code))]
     for e in events:
         if e.voided or e.voids_event_id:
             continue
         if e.type == "supplement_requested":
-            links.append((f"Phiếu yêu cầu bổ sung (mẫu 02) – {e.at:%d/%m/%Y}",
+            links.append((name("supplement", f" – {e.at:%d/%m/%Y}"),
                           url_for("intake.print_supplement_request", code=dossier.code, event_id=e.id)))
         elif e.type == "finished" and (e.data or {}).get("result", dossier.result) == "refused":
-            links.append(("Phiếu từ chối giải quyết (mẫu 03)", url_for("intake.print_refusal", code=dossier.code)))
+            links.append((name("refusal"), url_for("intake.print_refusal", code=dossier.code)))
         elif e.type == "extended":
-            links.append(("Phiếu xin lỗi và hẹn lại (mẫu 04)", url_for("intake.print_apology", code=dossier.code)))
-    links.append(("Phiếu kiểm soát quá trình giải quyết (mẫu 05)",
-                  url_for("intake.print_control_slip", code=dossier.code)))
+            links.append((name("apology"), url_for("intake.print_apology", code=dossier.code)))
+    links.append((name("control"), url_for("intake.print_control_slip", code=dossier.code)))
     return links
 
 
@@ -541,8 +556,8 @@ def add_event(code: str, event_type: str):
             form.unit_id.errors = list(form.unit_id.errors) + ["Đơn vị không tồn tại."]
             return _render_show(dossier, overrides={event_type: form}, status=422)
     data = {}
-    if event_type == "supplement_requested" and form.documents_to_add.data:
-        data["documents_to_add"] = form.documents_to_add.data
+    if event_type == "supplement_requested":
+        data["documents_to_add"] = _posted_documents_to_add(event_type, form)
     if event_type in ("forwarded", "step_handed_over") and form.receiver_name.data:
         data["receiver_name"] = form.receiver_name.data
     try:
@@ -561,6 +576,8 @@ def add_event(code: str, event_type: str):
         if exc.status == 409:
             return _back_with(code, _conflict_message(exc))
         dossier = _get_dossier(code)
+        if (exc.field or "").startswith("documents_to_add["):
+            exc.field = "documents_to_add"
         _attach_error(form, exc, {"unit": "unit_id", "deadline": "new_deadline"})
         return _render_show(dossier, overrides={event_type: form}, status=422)
     except StaleDataError:
@@ -569,6 +586,13 @@ def add_event(code: str, event_type: str):
     db.session.commit()
     flash(f"Đã ghi nhận: {EVENT_LABELS.get(event_type, event_type).lower()}.", "success")
     return redirect(url_for("intake.show_dossier", code=dossier.code), code=303)
+
+
+def _posted_documents_to_add(event_type: str, form: EventForm) -> list[str]:
+    """Form 02's documents: the catalog documents ticked, then one free-text name per line."""
+    ticked = [name.strip() for name in request.form.getlist(f"{event_type}-catalog_doc") if name.strip()]
+    typed = [line.strip() for line in (form.documents_to_add.data or "").splitlines() if line.strip()]
+    return ticked + typed
 
 
 def _conflict_message(exc) -> str:
@@ -672,9 +696,20 @@ def _documents_for_correction(dossier: Dossier) -> list[dict]:
 # -- printable slips (forms 01–05) -------------------------------------------------------------
 
 
-def _slip(template: str, dossier: Dossier | None = None, **context):
-    return render_template(f"intake/slips/{template}", dossier=dossier, date_line=slips.date_line,
-                           now=now(), **context)
+def _warnings(dossier: Dossier) -> list[str]:
+    return warnings.dossier_warnings(db.session, dossier)
+
+
+def _slip(kind: str, dossier: Dossier | None = None, *, received=None, **context):
+    """Render form ``kind`` of the set in force at ``received`` (the dossier's reception by default):
+    the set's own template when it has one (``intake/slips/2025/apology.html``), else the shared one.
+    An administrator's copy in the forms folder wins over both (tthc.templating)."""
+    when = received if received is not None else (dossier.received_at if dossier is not None else now())
+    form = papers.form_for(kind, when)
+    return render_template(
+        [f"intake/slips/{form.form_set}/{kind}.html", f"intake/slips/{kind}.html"],
+        dossier=dossier, date_line=slips.date_line, now=now(), form=form, form_set=papers.form_set_for(when),
+        decree=papers.decree_for(when), **context)
 
 
 @bp.route("/<path:code>/receipt")
@@ -682,11 +717,11 @@ def _slip(template: str, dossier: Dossier | None = None, **context):
 def print_receipt(code: str):
     dossier = _get_dossier(code)
     url = slips.lookup_url(dossier.code)
-    return _slip("receipt.html", dossier, documents=slips.document_rows(dossier), lookup_url=url,
+    return _slip("receipt", dossier, documents=slips.document_rows(dossier), lookup_url=url,
                  issued_at=dossier.received_at,
                  number=f"{dossier.register_number:02d}/{dossier.register_year}/TNHS",
-                 qr=slips.qr_svg(url, scale=2), processing_time=slips.processing_time(dossier),
-                 correction=services.last_correction(dossier))
+                 qr=slips.qr_svg(url), processing_time=slips.processing_time(dossier),
+                 correction=services.last_correction(dossier), warnings=_warnings(dossier))
 
 
 def _event_of(dossier: Dossier, event_type: str, event_id: int | None = None) -> DossierEvent:
@@ -703,7 +738,7 @@ def print_supplement_request(code: str, event_id: int):
     dossier = _get_dossier(code)
     event = _event_of(dossier, "supplement_requested", event_id)
     data = event.data or {}
-    return _slip("supplement.html", dossier, event=event, applicant_name=dossier.applicant_name,
+    return _slip("supplement", dossier, event=event, applicant_name=dossier.applicant_name,
                  applicant_address=dossier.applicant_address, applicant_phone=dossier.applicant_phone,
                  procedure=dossier.procedure, request_summary=dossier.request_summary,
                  documents_to_add=data.get("documents_to_add", ""), reason=event.note,
@@ -717,7 +752,7 @@ def print_refusal(code: str):
     event = _event_of(dossier, "finished")
     if (event.data or {}).get("result", dossier.result) != "refused":
         abort(404)
-    return _slip("refusal.html", dossier, applicant_name=dossier.applicant_name,
+    return _slip("refusal", dossier, applicant_name=dossier.applicant_name,
                  applicant_address=dossier.applicant_address, applicant_phone=dossier.applicant_phone,
                  procedure=dossier.procedure, request_summary=dossier.request_summary, reason=event.note,
                  officer=event.user, issued_at=event.at, number=f"{dossier.code}/TC", after_appraisal=True)
@@ -736,7 +771,7 @@ def print_apology(code: str):
     dossier = _get_dossier(code)
     event = _event_of(dossier, "extended")
     new_deadline = _iso_or((event.data or {}).get("new_deadline"), dossier.deadline_at)
-    return _slip("apology.html", dossier, event=event, new_deadline=new_deadline, issued_at=event.at,
+    return _slip("apology", dossier, event=event, new_deadline=new_deadline, issued_at=event.at,
                  original_appointment=_iso_or((event.data or {}).get("previous_deadline"),
                                               dossier.appointment_at or dossier.original_deadline_at),
                  number=f"{dossier.code}/XL")
@@ -753,7 +788,7 @@ def print_control_slip(code: str):
     standing = [e for e in dossier.events if not e.voided and not e.voids_event_id]
     finished = next((e for e in standing if e.type == "finished"), None)
     handed = next((e for e in standing if e.type == "handed_over"), None)
-    return _slip("control.html", dossier, handovers=list(dossier.handovers), coordinating=coordinating,
+    return _slip("control", dossier, handovers=list(dossier.handovers), coordinating=coordinating,
                  finished_event=finished, handed_event=handed,
                  issued_at=dossier.received_at,
                  classification_labels=CLASSIFICATION_LABELS, number=f"{dossier.code}/KS")
@@ -820,6 +855,7 @@ def print_desk_contact(contact_id: int):
                   request_summary=contact.request_summary, reason=contact.reason, officer=contact.officer,
                   issued_at=contact.created_at, contact=contact)
     if contact.kind == "refusal":
-        return _slip("refusal.html", None, number=f"{contact.id:04d}/TC", after_appraisal=False, **common)
-    return _slip("supplement.html", None, documents_to_add=contact.documents_to_add,
+        return _slip("refusal", None, received=contact.created_at, number=f"{contact.id:04d}/TC",
+                     after_appraisal=False, **common)
+    return _slip("supplement", None, received=contact.created_at, documents_to_add=contact.documents_to_add,
                  number=f"{contact.id:04d}/HD", **common)

@@ -104,7 +104,7 @@ def time_limit_text(procedure: Procedure) -> str:
     effective = _limit(rule.limit_amount, rule.limit_unit)
     statutory = _limit(rule.statutory_amount, rule.statutory_unit)
     if effective and statutory and effective != statutory:
-        return f"{effective} (thời hạn theo quy định: {statutory})"
+        return f"{effective} (theo quy định: {statutory})"
     return effective or statutory or "Chưa công bố"
 
 

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import os
+
 from flask import current_app, request, url_for
 from flask_login import current_user
+from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, TemplateNotFound
 
 from tthc import models
 
@@ -60,7 +63,35 @@ def navigation():
     return items
 
 
+FORMS_PREFIX = "intake/slips/"
+
+
+class FormTemplateLoader(BaseLoader):
+    """The administrators' copies of the printed forms, searched before the shipped templates.
+
+    ``intake/slips/receipt.html`` is looked up as ``<folder>/receipt.html`` and
+    ``intake/slips/2025/receipt.html`` as ``<folder>/2025/receipt.html``: a form's wording can be
+    adjusted for both sets or for one, by editing a copy of the shipped template, without
+    touching the code. Only the forms can be overridden; every other template is the shipped one.
+    """
+
+    def __init__(self, folder: str):
+        self.folder = folder
+        self._files = FileSystemLoader(folder)
+
+    def get_source(self, environment, template):
+        if not template.startswith(FORMS_PREFIX):
+            raise TemplateNotFound(template)
+        return self._files.get_source(environment, template[len(FORMS_PREFIX):])
+
+
+def forms_folder(app) -> str:
+    return app.config.get("FORM_TEMPLATES") or os.path.join(app.instance_path, "forms")
+
+
 def init_app(app) -> None:
+    # Administrators' copies of the forms first, then the shipped templates (README, "Printed forms").
+    app.jinja_loader = ChoiceLoader([FormTemplateLoader(forms_folder(app)), app.jinja_loader])
     app.jinja_env.filters["dt"] = format_dt
     app.jinja_env.filters["d"] = format_date
     app.jinja_env.globals.update(

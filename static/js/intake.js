@@ -95,6 +95,12 @@
       (value || []).forEach(function (line) {
         var li = document.createElement("li"); li.textContent = line; el.appendChild(li);
       });
+    } else if (key === "warnings") {
+      el.textContent = "";
+      (value || []).forEach(function (line) {
+        var para = document.createElement("p"); para.textContent = line; el.appendChild(para);
+      });
+      el.hidden = !(value && value.length);
     } else if (key === "error") {
       el.textContent = value || ""; el.hidden = !value;
     } else {
@@ -155,6 +161,7 @@
         setPreview("forwarding_deadline", info.forwarding_deadline);
         setPreview("explanation", info.explanation);
         setPreview("error", info.error);
+        setPreview("warnings", info.warnings);
         if (withDocuments && info.documents) {
           renderDocuments(info.documents);
           loaded.value = select.value;

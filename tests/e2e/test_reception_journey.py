@@ -78,7 +78,7 @@ def test_reception_officer_receives_prints_forwards_and_hands_over_a_dossier(pag
     appointment = page.locator(".appointment").inner_text()
     assert appointment == preview, "the receipt prints the appointment shown before saving"
     for expected in [code, "Nguyễn Văn An", "25 Trần Hưng Đạo", "0912345678", "an.nguyen@example.vn",
-                     "Ứng dụng IoT", "Số lượng hồ sơ: 2", "10 ngày làm việc (thời hạn theo quy định: 15 ngày làm việc)",
+                     "Ứng dụng IoT", "Số lượng hồ sơ: 2", "10 ngày làm việc (theo quy định: 15 ngày làm việc)",
                      "Thời gian nhận hồ sơ:", "Thời gian trả kết quả giải quyết hồ sơ:", "Đăng ký nhận kết quả tại",
                      "Sổ theo dõi hồ sơ", "NGƯỜI NỘP HỒ SƠ", "NGƯỜI TIẾP NHẬN HỒ SƠ", "Nguyễn Thị Tiếp Nhận",
                      "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc", "SỞ KHOA HỌC VÀ CÔNG NGHỆ",

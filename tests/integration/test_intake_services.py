@@ -94,7 +94,8 @@ def in_state(desk, state: str) -> Dossier:
     if state == "in_progress":
         return d
     if state == "awaiting_supplement":
-        ev(s, d, "supplement_requested", user=desk.handler, now=TUE_0800, note="Bổ sung bản sao giấy phép")
+        ev(s, d, "supplement_requested", user=desk.handler, now=TUE_0800, note="Bổ sung bản sao giấy phép",
+           data={"documents_to_add": ["Bản sao giấy phép"]})
         return d
     ev(s, d, "finished", user=desk.handler, now=TUE_0800, result="approved")
     if state == "finished":
@@ -282,7 +283,7 @@ def test_supplement_request_and_receipt_restart_the_whole_limit(desk):
         services.record_event(desk.session, d, "supplement_requested", user=desk.handler, now=TUE_0800)
     assert (err.value.status, err.value.field) == (422, "note")
     services.record_event(desk.session, d, "supplement_requested", user=desk.handler, now=TUE_0800,
-                          note="Bổ sung bản sao giấy phép")
+                          note="Bổ sung bản sao giấy phép", data={"documents_to_add": ["Bản sao giấy phép"]})
     assert d.status == "awaiting_supplement" and d.supplement_count == 1
     services.record_event(desk.session, d, "supplement_received", user=desk.reception, now=datetime(2026, 3, 16, 9))
     assert d.status == "in_progress"
@@ -293,7 +294,7 @@ def test_supplement_request_and_receipt_restart_the_whole_limit(desk):
 def test_a_supplement_request_later_than_three_working_days_is_accepted_and_flagged(desk):
     d = in_state(desk, "in_progress")
     services.record_event(desk.session, d, "supplement_requested", user=desk.handler, now=datetime(2026, 3, 13, 9),
-                          note="Bổ sung")
+                          note="Bổ sung", data={"documents_to_add": ["Bản sao giấy phép"]})
     assert d.flag_late_supplement_request
     assert "late_supplement_request" in services.flags_for(d, datetime(2026, 3, 13, 9), calendar_for(desk.session))
 

@@ -213,7 +213,8 @@ def test_the_journey_forward_finish_hand_over_through_the_api(api):
 def test_extension_and_supplement_events_through_the_api(api):
     code = api.receive(received_at=past(5)).get_json()["code"]
     api.event(code, "reception", type="forwarded")
-    body = api.event(code, "handler", type="supplement_requested", note="Bổ sung bản sao").get_json()
+    body = api.event(code, "handler", type="supplement_requested", note="Bổ sung bản sao",
+                     documents_to_add=["Bản sao CCCD"]).get_json()
     assert body["status"] == "awaiting_supplement"
     body = api.event(code, "supervisor", type="extended",
                      new_deadline=(clock_now() + timedelta(days=60)).strftime("%Y-%m-%dT17:00:00+07:00")).get_json()

@@ -140,7 +140,7 @@ def test_appointment_preview_gives_documents_and_appointment_as_json(client, aut
     assert [d["name"] for d in body["documents"]] == [d[0] for d in DOCUMENTS]
     # Monday 09:15 + 10 working days (Tết and 30/4 are not in between): Monday 17/03 09:15.
     assert body["appointment"] == "09:15 17/03/2025"
-    assert body["limit"] == "10 ngày làm việc (thời hạn theo quy định: 15 ngày làm việc)"
+    assert body["limit"] == "10 ngày làm việc (theo quy định: 15 ngày làm việc)"
     assert body["unit"] == "Phòng Quản lý Khoa học"
     assert client.get("/dossiers/preview?procedure_id=999999").status_code == 404
 
@@ -320,7 +320,7 @@ def test_a_supplement_request_without_reason_keeps_the_form_with_the_error(clien
     response = post_event(client, code, "supplement_requested", version, documents_to_add="Bản sao CCCD")
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert "Ghi rõ giấy tờ cần bổ sung và lý do." in html
+    assert "Ghi rõ lý do yêu cầu bổ sung, hoàn thiện hồ sơ." in html
     assert re.search(r'<details class="action" open data-action="supplement_requested">', html)
     assert "Bản sao CCCD" in html
 
@@ -357,7 +357,7 @@ def test_the_unit_head_extends_once_and_form_04_carries_the_new_appointment(clie
                           note="Chờ ý kiến thẩm định của chuyên gia")
     assert response.status_code == 303
     html = client.get(f"/dossiers/{code}/apology").get_data(as_text=True)
-    assert "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ" in html
+    assert "VĂN BẢN XIN LỖI VÀ ĐỀ NGHỊ GIA HẠN THỜI GIAN GIẢI QUYẾT" in html  # received today: the 2025 set
     assert new_deadline.strftime("%H:%M %d/%m/%Y") in html and state.deadline_at.strftime("%H:%M %d/%m/%Y") in html
     assert "Chờ ý kiến thẩm định của chuyên gia" in html and "Kính gửi" in html
     assert "extended" not in actions_on(client, code)
@@ -475,7 +475,7 @@ def test_the_receipt_shows_every_field_of_form_01(client, auth, app, desk):
                  f"Mã hồ sơ: <strong>{code}</strong>", "Nguyễn Văn An", "25 Trần Hưng Đạo, Bà Rịa", "0912345678",
                  "an@example.vn", "Đăng ký kết quả đề tài", "Đơn đề nghị cấp giấy chứng nhận", "Bản sao",
                  "Số lượng hồ sơ: <strong>1</strong>",
-                 "10 ngày làm việc (thời hạn theo quy định: 15 ngày làm việc)",
+                 "10 ngày làm việc (theo quy định: 15 ngày làm việc)",
                  f"Thời gian nhận hồ sơ: <strong>{received}</strong>",
                  f"Thời gian trả kết quả giải quyết hồ sơ: <strong class=\"appointment\">{appointment}</strong>",
                  "Đăng ký nhận kết quả tại", f"số thứ tự: <strong>{register}</strong>", "NGƯỜI NỘP HỒ SƠ",

@@ -67,7 +67,8 @@ def world(app):
         a = services.receive_dossier(s, procedure=proc, applicant=applicant, channel="direct", received_by=reception,
                                      now=MON_1000, received_at=MON_0915)
         ev(s, a, "forwarded", user=reception, now=MON_1000, note=SECRET_NOTES[0])
-        wrong = ev(s, a, "supplement_requested", user=handler, now=TUE_0800, note=SECRET_NOTES[1])
+        wrong = ev(s, a, "supplement_requested", user=handler, now=TUE_0800, note=SECRET_NOTES[1],
+                   data={"documents_to_add": ["Bản sao CCCD"]})
         services.void_event(s, a, wrong.id, user=supervisor, reason=SECRET_NOTES[2], now=TUE_0900)
         ev(s, a, "finished", user=handler, now=WED_0800, result="approved")
         ev(s, a, "handed_over", user=reception, now=THU_0800, note=SECRET_NOTES[3])
@@ -167,7 +168,7 @@ def test_procedure_page_shows_what_to_submit_time_fee_where_how_legal_basis_and_
     html = text(client.get(f"/thu-tuc/{world.proc_id}"))
     for expected in ["Đăng ký kết quả thực hiện nhiệm vụ khoa học và công nghệ", "1.004490",
                      "Đơn đề nghị đăng ký (theo mẫu)", "Bản chính", "Báo cáo tổng hợp kết quả", "Bản sao",
-                     '<td class="num">2</td>', "10 ngày làm việc (thời hạn theo quy định: 15 ngày làm việc)",
+                     '<td class="num">2</td>', "10 ngày làm việc (theo quy định: 15 ngày làm việc)",
                      "Không thu phí", "Luật Khoa học và Công nghệ số 29/2013/QH13",
                      "Nộp trực tiếp hoặc qua bưu chính công ích", "198 Bạch Đằng, phường Phước Trung",
                      "Bưu chính công ích", "Trực tuyến", "Bộ phận Một cửa, tầng 1", "window.print()",
