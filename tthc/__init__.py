@@ -97,6 +97,10 @@ def create_app(config_class: type | None = None, **overrides: Any) -> Flask:
     reports.init_app(app, calendar_for=calendar_for, working_days_late=working_days_late,
                      deadline_state_at=deadline_state_at)
 
+    from deadlines import review
+
+    review.init_app(app)
+
     from tthc.templating import init_app as init_templating
 
     init_templating(app)

@@ -45,6 +45,7 @@ NAVIGATION = [
     ("watch.show_dashboard", "Bảng theo dõi", ("supervisor", "admin", "handler")),
     ("watch.list_alerts", "Cảnh báo", ("supervisor", "admin", "handler", "reception")),
     ("reports.index", "Báo cáo", ("supervisor", "admin")),
+    ("review.show_review", "Rà soát thời hạn", ("supervisor", "admin")),
     ("catalog.list_procedures", "Danh mục thủ tục", ("reception", "handler", "supervisor", "admin")),
     ("deadlines.show_calendar", "Lịch làm việc", ("supervisor", "admin")),
     ("admin.list_users", "Tài khoản", ("admin",)),

@@ -65,6 +65,10 @@ MATRIX: dict[str, frozenset[str]] = {
     "watch.ack_alerts": ALL,
     "reports.index": frozenset({"supervisor", "admin"}),
     "reports.download_report": frozenset({"supervisor", "admin"}),
+    "review.show_review": frozenset({"supervisor", "admin"}),
+    "review.what_if": frozenset({"supervisor", "admin"}),
+    "review.download_review": frozenset({"supervisor", "admin"}),
+    "review.apply_decision": frozenset({"admin"}),
 }
 
 

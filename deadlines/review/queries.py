@@ -1,0 +1,471 @@
+"""The yearly review's numbers (domain.md §10, plan task 3): reads only, never writes.
+
+From the dossiers finished in a window (by their ``finished`` event's time, as the reports count,
+cancelled ones left out), per procedure and rule version received under:
+
+* the time each used, counted as its deadline counts (``deadlines.time_used``): working units
+  from the stored original deadline and finish (the one writer stored them from the replay), so
+  a million dossiers need no event at all; calendar units from the stored counting start, or,
+  when a supplement moved it, from a replay of that dossier's events;
+* median, 80th and 95th percentile and maximum (nearest-rank: the smallest value at least p % of
+  the dossiers did not exceed), the on-time rate, the share finished within half the time;
+* the proposed committed time: the smallest whole amount in the committed unit that at least
+  ``coverage`` % of them did not exceed, never above the time they were received under, never
+  below 1; no proposal under :data:`MIN_DOSSIERS` dossiers ("chưa đủ dữ liệu");
+* the cut against the statutory time in %, blank with "khác đơn vị" when the units differ.
+
+Rows are aggregated while streaming (``yield_per``, plain column tuples: never a list of ORM
+objects); only the numbers per group are kept. The what-if (:func:`what_if`) replays the real
+events of a group's dossiers against a proposed amount.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from fractions import Fraction
+from typing import Iterable, Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from deadlines.due_dates import Limit, LimitUnit, SupplementRule
+from deadlines.store import calendar_for, events_for, limit_from_rule
+from deadlines.time_used import (
+    CALENDAR_UNITS,
+    WORKING_UNITS,
+    calendar_time_used,
+    late_under,
+    time_used,
+    working_time_used,
+)
+from deadlines.workdays import WorkCalendar
+from tthc.models import LIMIT_UNIT_LABELS, Dossier, DossierEvent, Procedure, ProcedureRuleVersion
+
+MIN_DOSSIERS = 5
+DEFAULT_COVERAGE = 95
+FINISHED_STATUSES = ("finished", "handed_over")
+NOT_ENOUGH = "chưa đủ dữ liệu"
+OTHER_UNIT = "khác đơn vị"
+NO_LIMIT = "không quy định thời hạn"
+BATCH = 5000
+EVENT_BATCH = 500
+
+
+class ReviewError(ValueError):
+    """Bad input for the review (the message is Vietnamese, shown as is)."""
+
+
+@dataclass(frozen=True)
+class Window:
+    first_day: date
+    last_day: date
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first_day, datetime.min.time())
+
+    @property
+    def end(self) -> datetime:
+        """Exclusive: 00:00 of the day after the last day."""
+        return datetime.combine(self.last_day + timedelta(days=1), datetime.min.time())
+
+    def describe(self) -> str:
+        return f"từ ngày {self.first_day:%d/%m/%Y} đến ngày {self.last_day:%d/%m/%Y}"
+
+
+def default_window(today: date) -> Window:
+    """The last full report year (Decree 09/2019, Art. 12: 15/12 of the year before to 14/12)."""
+    last_year = today.year if today >= date(today.year, 12, 15) else today.year - 1
+    return Window(date(last_year - 1, 12, 15), date(last_year, 12, 14))
+
+
+def _add_year(d: date) -> date:
+    try:
+        return d.replace(year=d.year + 1)
+    except ValueError:  # 29/02
+        return d.replace(year=d.year + 1, day=28)
+
+
+def make_window(first: date | None, last: date | None) -> Window:
+    """A window of at most 12 months (``last`` before the same day a year after ``first``)."""
+    if first is None or last is None:
+        raise ReviewError("Nhập đủ ngày bắt đầu và ngày kết thúc (YYYY-MM-DD).")
+    if last < first:
+        raise ReviewError("Ngày kết thúc không được trước ngày bắt đầu.")
+    if last >= _add_year(first):
+        raise ReviewError("Khoảng xem xét tối đa 12 tháng (ví dụ 15/12/2024 đến 14/12/2025).")
+    return Window(first, last)
+
+
+def parse_day(text: str | None, what: str) -> date | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ReviewError(f"{what} không hợp lệ: “{text[:20]}” (nhập YYYY-MM-DD hoặc dd/mm/yyyy).")
+
+
+def parse_coverage(value) -> Fraction:
+    try:
+        coverage = Fraction(str(value).strip().replace(",", "."))
+    except (ValueError, ZeroDivisionError):
+        raise ReviewError("Tỷ lệ bao phủ phải là một số từ 1 đến 100.") from None
+    if not 1 <= coverage <= 100:
+        raise ReviewError("Tỷ lệ bao phủ phải là một số từ 1 đến 100.")
+    return coverage
+
+
+# -- pure statistics ------------------------------------------------------------------------------------
+
+
+def nearest_rank(values: list[float], percent) -> float:
+    """The smallest value that at least ``percent`` % of ``values`` (sorted) do not exceed."""
+    k = math.ceil(Fraction(str(percent)) * len(values) / 100)
+    return values[max(k, 1) - 1]
+
+
+def proposed_amount(values: list[float], coverage, limit_amount: int) -> int:
+    """Smallest whole amount at least ``coverage`` % of the (sorted) times used do not exceed,
+    never above the time they were received under, never below 1 (domain.md §10)."""
+    return max(1, min(limit_amount, math.ceil(nearest_rank(values, coverage))))
+
+
+def cut_percent(statutory_amount: Optional[int], proposed: Optional[int]) -> Optional[float]:
+    if not statutory_amount or proposed is None:
+        return None
+    return round((statutory_amount - proposed) * 100 / statutory_amount, 2)
+
+
+# -- rows -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ReviewRow:
+    """One procedure and rule version received under, with the window's finished dossiers."""
+
+    key: str
+    procedure_id: int
+    national_code: str
+    name: str
+    field: str
+    version_id: Optional[int]
+    version_label: str
+    statutory_unit: Optional[str]
+    statutory_amount: Optional[int]
+    limit_unit: str
+    limit_amount: Optional[int]
+    supplement_rule: str
+    finished: int = 0
+    on_time: int = 0
+    used: list[float] = field(default_factory=list, repr=False)
+    median: Optional[float] = None
+    p80: Optional[float] = None
+    p95: Optional[float] = None
+    maximum: Optional[float] = None
+    within_half: Optional[float] = None
+    proposed: Optional[int] = None
+    cut: Optional[float] = None
+    note: str = ""
+    late_under_proposal: Optional[int] = None
+    current: bool = True
+    """This row's rule is the one in force today (a decision can be applied from it)."""
+
+    @property
+    def on_time_rate(self) -> Optional[float]:
+        return self.on_time / self.finished if self.finished else None
+
+    @property
+    def has_limit(self) -> bool:
+        return self.limit_unit in WORKING_UNITS or self.limit_unit in CALENDAR_UNITS
+
+    @property
+    def units_differ(self) -> bool:
+        return bool(self.statutory_unit) and self.statutory_unit != self.limit_unit
+
+    def limit_text(self, amount=None) -> str:
+        return _limit_text(self.limit_amount if amount is None else amount, self.limit_unit)
+
+    def unit_text(self) -> str:
+        return LIMIT_UNIT_LABELS.get(self.limit_unit, self.limit_unit)
+
+    def statutory_text(self) -> str:
+        return _limit_text(self.statutory_amount, self.statutory_unit)
+
+    def cut_text(self) -> str:
+        if self.proposed is None:
+            return ""
+        if self.units_differ:
+            return OTHER_UNIT
+        return "" if self.cut is None else f"{self.cut:.2f}".replace(".", ",")
+
+    def finish(self, coverage) -> None:
+        """Compute the statistics from the collected times used (then dropped: only numbers stay)."""
+        values = sorted(self.used)
+        if not self.has_limit:
+            self.note = NO_LIMIT
+            return
+        if values:
+            rounding = (lambda v: int(v)) if self.limit_unit in CALENDAR_UNITS else (lambda v: round(v, 2))
+            self.median = rounding(nearest_rank(values, 50))
+            self.p80 = rounding(nearest_rank(values, 80))
+            self.p95 = rounding(nearest_rank(values, 95))
+            self.maximum = rounding(values[-1])
+            half = Fraction(self.limit_amount, 2)
+            self.within_half = sum(1 for v in values if v <= half) / len(values)
+        if len(values) < MIN_DOSSIERS:
+            self.note = NOT_ENOUGH
+        else:
+            self.proposed = proposed_amount(values, coverage, self.limit_amount)
+            if not self.units_differ:
+                self.cut = cut_percent(self.statutory_amount, self.proposed)
+            # Equivalent to replaying the events against the proposal (deadlines.time_used).
+            self.late_under_proposal = sum(1 for v in values if v > self.proposed)
+        self.used = values
+
+
+def _limit_text(amount, unit) -> str:
+    if unit == "none":
+        return LIMIT_UNIT_LABELS["none"]
+    if not unit or amount is None:
+        return ""
+    return f"{amount} {LIMIT_UNIT_LABELS.get(unit, unit)}"
+
+
+def _group_key(procedure_id: int, rule: dict) -> tuple:
+    return (procedure_id, rule.get("rule_version_id"), rule.get("limit_unit") or "none",
+            rule.get("limit_amount"), rule.get("supplement_rule") or "restart")
+
+
+def key_text(key: tuple) -> str:
+    procedure_id, version_id, unit, amount, rule = key
+    return f"{procedure_id}-{version_id or 0}-{unit}-{amount if amount is not None else 'x'}-{rule}"
+
+
+def _finished_rows(window: Window, procedure_id: int | None = None):
+    stmt = (select(Dossier.id, Dossier.procedure_id, Dossier.rule, Dossier.effective_start_at,
+                   Dossier.original_deadline_at, Dossier.finished_at, Dossier.classification,
+                   Dossier.supplement_count)
+            .where(Dossier.finished_at >= window.start, Dossier.finished_at < window.end,
+                   Dossier.status.in_(FINISHED_STATUSES)))
+    if procedure_id is not None:
+        stmt = stmt.where(Dossier.procedure_id == procedure_id)
+    return stmt
+
+
+def _events_by_dossier(session, ids: list[int]) -> dict[int, list]:
+    """The engine's events of these dossiers (voided and voiding events left out), by dossier id."""
+    out: dict[int, list] = defaultdict(list)
+    for i in range(0, len(ids), EVENT_BATCH):
+        chunk = ids[i:i + EVENT_BATCH]
+        rows = session.scalars(select(DossierEvent).where(DossierEvent.dossier_id.in_(chunk))
+                               .order_by(DossierEvent.dossier_id, DossierEvent.at, DossierEvent.seq))
+        for event in rows:
+            out[event.dossier_id].append(event)
+    return {dossier_id: events_for(_EventsOnly(evs)) for dossier_id, evs in out.items()}
+
+
+class _EventsOnly:
+    """What ``deadlines.store.events_for`` reads of a dossier: its events."""
+
+    def __init__(self, events):
+        self.events = events
+
+
+def _used_fast(cal: WorkCalendar, limit: Limit, start, original_deadline, finished_at, supplements) -> float | None:
+    """Time used from the stored columns; None when the events are needed (a supplement moved a calendar count)."""
+    if limit.unit in WORKING_UNITS:
+        if original_deadline is None:
+            return None
+        return working_time_used(cal, limit.unit, limit.amount, original_deadline, finished_at)
+    if supplements or start is None:
+        return None
+    return float(calendar_time_used(cal, limit.unit, start, finished_at))
+
+
+def review_rows(session, window: Window, coverage=DEFAULT_COVERAGE, today: date | None = None,
+                cal: WorkCalendar | None = None) -> list[ReviewRow]:
+    """One row per procedure and rule version with dossiers finished in ``window``, ordered by field,
+    national code and the rule's start."""
+    cal = cal or calendar_for(session)
+    coverage = parse_coverage(coverage)
+    groups: dict[tuple, ReviewRow] = {}
+    pending: dict[int, tuple[tuple, Limit]] = {}
+    limits: dict[tuple, Limit] = {}
+    stats: dict[tuple, list] = defaultdict(lambda: [0, 0, []])  # finished, on time, times used
+    result = session.execute(_finished_rows(window).execution_options(yield_per=BATCH))
+    for dossier_id, procedure_id, rule, start, original, finished_at, classification, supplements in result:
+        rule = rule or {}
+        key = _group_key(procedure_id, rule)
+        entry = stats[key]
+        entry[0] += 1
+        if classification in ("early", "on_time"):
+            entry[1] += 1
+        limit = limits.get(key)
+        if limit is None:
+            try:
+                limit = limits[key] = limit_from_rule(rule)
+            except ValueError:
+                limit = limits[key] = Limit(None, LimitUnit.NONE)
+        if limit.unit is LimitUnit.NONE:
+            continue
+        used = _used_fast(cal, limit, start, original, finished_at, supplements)
+        if used is None:
+            pending[dossier_id] = (key, limit)
+        else:
+            entry[2].append(used)
+    pending_ids = list(pending)
+    for i in range(0, len(pending_ids), EVENT_BATCH):
+        events = _events_by_dossier(session, pending_ids[i:i + EVENT_BATCH])
+        for dossier_id, evs in events.items():
+            key, limit = pending[dossier_id]
+            used = time_used(cal, limit, evs) if evs and evs[0].type == "received" else None
+            if used is not None:
+                stats[key][2].append(used.value)
+
+    procedures = _procedures(session, {key[0] for key in stats})
+    today = today or date.today()
+    for key, (finished, on_time, used) in stats.items():
+        procedure = procedures[key[0]]
+        row = _new_row(key, procedure, today)
+        row.finished, row.on_time, row.used = finished, on_time, used
+        row.finish(coverage)
+        groups[key] = row
+    return sorted(groups.values(), key=lambda r: (r.field, r.national_code or "~", r.name, r.procedure_id,
+                                                  r.version_id or 0, r.limit_amount or 0))
+
+
+def _procedures(session, ids: set[int]) -> dict[int, Procedure]:
+    if not ids:
+        return {}
+    rows = session.scalars(select(Procedure).where(Procedure.id.in_(ids)).options(
+        selectinload(Procedure.rule_versions)))
+    return {p.id: p for p in rows}
+
+
+def _new_row(key: tuple, procedure: Procedure, today: date) -> ReviewRow:
+    procedure_id, version_id, unit, amount, supplement_rule = key
+    version = next((v for v in procedure.rule_versions if v.id == version_id), None) if version_id else None
+    label = (f"QĐ số {version.decision_number}, áp dụng từ {version.effective_date:%d/%m/%Y}" if version
+             else "Quy định trước các quyết định điều chỉnh")
+    in_force = procedure.rule_at(today)
+    return ReviewRow(
+        key=key_text(key), procedure_id=procedure_id, national_code=procedure.national_code or "",
+        name=procedure.name, field=procedure.field, version_id=version_id, version_label=label,
+        statutory_unit=procedure.limit_unit, statutory_amount=procedure.statutory_amount,
+        limit_unit=unit, limit_amount=amount, supplement_rule=supplement_rule,
+        current=(in_force.version_id == version_id and in_force.limit_unit == unit
+                 and in_force.limit_amount == amount),
+    )
+
+
+# -- what-if ---------------------------------------------------------------------------------------------
+
+
+def parse_key(text: str) -> tuple:
+    match = re.fullmatch(r"(\d{1,9})-(\d{1,9})-([a-z_]{1,16})-(\d{1,5}|x)-(restart|pause)", text or "")
+    if not match:
+        raise ReviewError("Mã dòng không hợp lệ.")
+    procedure_id, version_id, unit, amount, rule = match.groups()
+    return (int(procedure_id), int(version_id) or None, unit, None if amount == "x" else int(amount), rule)
+
+
+def what_if(session, window: Window, key: tuple, amount: int, cal: WorkCalendar | None = None) -> dict:
+    """How many of the group's dossiers finished in the window would have been late with ``amount``:
+    a replay of each one's real events against the proposed limit (no database writes)."""
+    cal = cal or calendar_for(session)
+    procedure_id = key[0]
+    limit = None
+    ids = []
+    for dossier_id, pid, rule, *_ in session.execute(_finished_rows(window, procedure_id)):
+        if _group_key(pid, rule or {}) == key:
+            ids.append(dossier_id)
+            if limit is None:
+                limit = limit_from_rule(rule or {})
+    late = 0
+    replayed = 0
+    for i in range(0, len(ids), EVENT_BATCH):
+        for evs in _events_by_dossier(session, ids[i:i + EVENT_BATCH]).values():
+            if not evs or evs[0].type != "received":
+                continue
+            replayed += 1
+            late += late_under(cal, limit, evs, amount)
+    return {"key": key_text(key), "amount": amount, "finished": len(ids), "replayed": replayed, "late": late}
+
+
+# -- components ------------------------------------------------------------------------------------------
+
+_BULLET = re.compile(r"^\s*(?:[-–•*+]|\d{1,2}[.)])\s*")
+
+
+def documents_asked(data: dict | None) -> list[str]:
+    """The documents a supplement request asked for, from its event data.
+
+    ``documents_to_add`` is the structured list of the forms issue (names, or objects with a
+    ``name``); free text from before it is split into one document per line or ``;``.
+    """
+    value = (data or {}).get("documents_to_add")
+    names: Iterable = ()
+    if isinstance(value, list):
+        names = [v.get("name", "") if isinstance(v, dict) else v for v in value]
+    elif isinstance(value, str):
+        names = re.split(r"[\n;]+", value)
+    out = []
+    for name in names:
+        if not isinstance(name, str):
+            continue
+        name = _BULLET.sub("", name).strip().rstrip(".").strip()
+        if name and name not in out:
+            out.append(name[:500])
+    return out
+
+
+@dataclass
+class ComponentRow:
+    procedure_id: int
+    national_code: str
+    name: str
+    field: str
+    document: str
+    requests: int
+    """Supplement requests in the window that asked for this document."""
+    total_requests: int
+    """All supplement requests of the procedure in the window."""
+
+
+def component_rows(session, window: Window) -> list[ComponentRow]:
+    """Per procedure, how often each document was asked for in supplement requests made in the window."""
+    stmt = (select(Dossier.procedure_id, DossierEvent.data)
+            .join(Dossier, Dossier.id == DossierEvent.dossier_id)
+            .where(DossierEvent.type == "supplement_requested", DossierEvent.voided.is_(False),
+                   Dossier.status != "cancelled",
+                   DossierEvent.at >= window.start, DossierEvent.at < window.end))
+    counts: dict[int, Counter] = defaultdict(Counter)
+    totals: Counter = Counter()
+    for procedure_id, data in session.execute(stmt.execution_options(yield_per=BATCH)):
+        totals[procedure_id] += 1
+        for name in documents_asked(data):
+            counts[procedure_id][name] += 1
+    procedures = _procedures(session, set(totals))
+    rows = []
+    for procedure_id, total in totals.items():
+        p = procedures[procedure_id]
+        asked = counts[procedure_id]
+        if not asked:
+            rows.append(ComponentRow(procedure_id, p.national_code or "", p.name, p.field,
+                                     "(không ghi rõ giấy tờ)", 0, total))
+        for document, n in sorted(asked.items(), key=lambda kv: (-kv[1], kv[0])):
+            rows.append(ComponentRow(procedure_id, p.national_code or "", p.name, p.field, document, n, total))
+    return sorted(rows, key=lambda r: (r.field, r.national_code or "~", r.name, r.procedure_id, -r.requests,
+                                       r.document))
+
+
+def coverage_text(coverage) -> str:
+    coverage = Fraction(coverage)
+    return str(coverage.numerator) if coverage.denominator == 1 else f"{float(coverage):g}".replace(".", ",")
