@@ -58,7 +58,7 @@ PROCEDURES = [
              Case("17/03/2025 08:00", "18/03/2025 08:00", 1.0),  # 7 + 1 = 8 h
              # restart: counted again from the completed supplement, Mon 10/03 08:00: 7 + 8 + 1 = 16 h
              Case("03/03/2025 08:00", "12/03/2025 08:00", 2.0,
-                  supplement=("04/03/2025 09:00", "10/03/2025 08:00", "Đơn đề nghị\n- Bản sao giấy phép")),
+                  supplement=("04/03/2025 09:00", "10/03/2025 08:00", ["Đơn đề nghị", "Bản sao giấy phép"])),
              # extended, finished after the original deadline (Mon 17/03 08:00): late; 7 + 9 × 8 + 1 = 96 h
              Case("03/03/2025 08:00", "19/03/2025 08:00", 12.0, late=True,
                   extended=("12/03/2025 08:00", "21/03/2025 17:00")),
@@ -66,7 +66,7 @@ PROCEDURES = [
     Proc("1.000002", "Thẩm định hồ sơ đề nghị cấp giấy phép", "working_days", (20, "working_days"), None, "pause", [
              # pause: 7 + 1 = 8 h before the request (Tue 04/03 08:00), 7 + 1 after Mon 10/03 08:00: 16 h
              Case("03/03/2025 08:00", "11/03/2025 08:00", 2.0,
-                  supplement=("04/03/2025 08:00", "10/03/2025 08:00", "Bản sao giấy phép")),
+                  supplement=("04/03/2025 08:00", "10/03/2025 08:00", ["Bản sao giấy phép"])),
              Case("03/03/2025 08:00", "03/03/2025 16:00", 0.75),
              Case("03/03/2025 08:00", "07/03/2025 08:00", 4.0),
              Case("10/03/2025 08:00", "12/03/2025 08:00", 2.0),
@@ -79,7 +79,7 @@ PROCEDURES = [
              Case("03/03/2025 10:00", "14/03/2025 17:30", 12),  # after Friday's close: 12 days (due Mon 17/03)
              # restart: counted from Fri 14/03: Thu 20/03 is the 6th day
              Case("03/03/2025 10:00", "20/03/2025 10:00", 6,
-                  supplement=("04/03/2025 10:00", "14/03/2025 10:00", "Giấy xác nhận; Bản vẽ thiết kế")),
+                  supplement=("04/03/2025 10:00", "14/03/2025 10:00", ["Giấy xác nhận", "Bản vẽ thiết kế"])),
          ]),
     Proc("1.000004", "Cấp giấy phép xuất bản bản tin", "working_days", (1, "months"), (20, "working_days"),
          "restart", [

@@ -169,3 +169,13 @@ def test_working_time_used_from_the_stored_deadline_matches_the_replay():
     result = derive(CAL, limit, evs)
     assert working_time_used(CAL, WD, 5, result.original_deadline, result.finished_at) == 2.5
     assert calendar_time_used(CAL, CD, dt("2025-03-03 10:00"), dt("2025-03-06 09:00")) == 3
+
+
+def test_the_documents_asked_for_come_from_the_list_or_from_older_free_text():
+    from deadlines.review.queries import documents_asked
+
+    assert documents_asked({"documents_to_add": ["Đơn đề nghị", "Bản sao giấy phép", "Đơn đề nghị"]}) == [
+        "Đơn đề nghị", "Bản sao giấy phép"]
+    assert documents_asked({"documents_to_add": "1. Đơn đề nghị;\n- Bản sao giấy phép."}) == [
+        "Đơn đề nghị", "Bản sao giấy phép"]
+    assert documents_asked({}) == [] and documents_asked(None) == []
