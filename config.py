@@ -77,6 +77,10 @@ class Config:
     REPORT_PERIOD_SCHEME = _env("REPORT_PERIOD_SCHEME", "decree09")
     REPORT_NUMBER_TEMPLATE = _env("REPORT_NUMBER_TEMPLATE", "Số:        /BC")
 
+    # Action plans: a reporting period is due this many working days after its end; evidence uploads' size limit.
+    PLAN_DUE_WORKING_DAYS = _env_int("PLAN_DUE_WORKING_DAYS", 5)
+    PLAN_EVIDENCE_MAX_BYTES = _env_int("PLAN_EVIDENCE_MAX_BYTES", 5 * 1024 * 1024)
+
     SMTP_HOST = _env("SMTP_HOST")
     SMTP_PORT = _env_int("SMTP_PORT", 25)
     SMTP_FROM = _env("SMTP_FROM", "tthc@localhost")

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, func, or_, select, update
 
 from deadlines.scan import ALERT_LABELS
-from tthc.models import OPEN_STATUSES, Alert, AlertAck, Dossier, User
+from tthc.models import OPEN_STATUSES, Alert, AlertAck, Dossier, Plan, PlanPeriod, PlanTask, PlanTaskUser, User
 from tthc.params import parse_id
 
 log = logging.getLogger(__name__)
@@ -34,10 +34,7 @@ log = logging.getLogger(__name__)
 ALL_ALERTS_ROLES = ("supervisor", "admin")
 
 
-def visible_alerts_filter(user: User):
-    """SQL condition on Alert for the alerts ``user`` may see (None: none at all)."""
-    if user.role in ALL_ALERTS_ROLES:
-        return True
+def _dossier_alerts_filter(user: User):
     if user.role == "handler":
         if user.unit_id is None:
             return None
@@ -45,6 +42,21 @@ def visible_alerts_filter(user: User):
     if user.role == "reception":
         return Alert.kind == "not_forwarded"
     return None
+
+
+def visible_alerts_filter(user: User):
+    """SQL condition on Alert for the alerts ``user`` may see (None: none at all).
+
+    Besides the dossier alerts of their role, every user sees the reminders about the periods of the
+    plan tasks an administrator linked them to (issue 17); supervisors and administrators see all.
+    """
+    if user.role in ALL_ALERTS_ROLES:
+        return True
+    linked = Alert.plan_period_id.in_(
+        select(PlanPeriod.id).join(PlanTaskUser, PlanTaskUser.task_id == PlanPeriod.task_id)
+        .where(PlanTaskUser.user_id == user.id))
+    dossier_cond = _dossier_alerts_filter(user)
+    return linked if dossier_cond is None else or_(dossier_cond, linked)
 
 
 def _acked(user_id: int):
@@ -57,8 +69,15 @@ def alerts_query(user: User, *, unread_only: bool = False, kind: str | None = No
     if cond is None:
         return None
     acked = _acked(user.id)
-    stmt = (select(Alert, Dossier.code, Dossier.applicant_name, Dossier.deadline_at, acked.label("acknowledged"))
-            .join(Dossier, Dossier.id == Alert.dossier_id))
+    # An alert is about a dossier or a plan task's period (exactly one): outer joins give either's columns.
+    stmt = (select(Alert, Dossier.code, Dossier.applicant_name, Dossier.deadline_at, acked.label("acknowledged"),
+                   PlanPeriod.label.label("period_label"), PlanPeriod.due_date.label("period_due_date"),
+                   PlanTask.number.label("task_number"), PlanTask.content.label("task_content"),
+                   Plan.number.label("plan_number"))
+            .outerjoin(Dossier, Dossier.id == Alert.dossier_id)
+            .outerjoin(PlanPeriod, PlanPeriod.id == Alert.plan_period_id)
+            .outerjoin(PlanTask, PlanTask.id == PlanPeriod.task_id)
+            .outerjoin(Plan, Plan.id == PlanTask.plan_id))
     if cond is not True:
         stmt = stmt.where(cond)
     if unread_only:

@@ -24,6 +24,7 @@ from sqlalchemy import case, func, literal, select
 
 from deadlines.alerts import acknowledge, acknowledge_all, alerts_query, count_alerts, unread_count
 from deadlines.scan import ALERT_KINDS, ALERT_LABELS
+from tthc.plans.reminders import PLAN_ALERT_KINDS, PLAN_ALERT_LABELS
 from tthc.auth import roles_required, user_from_bearer
 from tthc.clock import now as clock_now
 from tthc.clock import to_iso
@@ -358,7 +359,7 @@ def list_alerts():
     user = current_user._get_current_object()
     unread_only = request.args.get("unread") == "1"
     kind = request.args.get("kind") or None
-    if kind not in (None, *ALERT_KINDS):
+    if kind not in (None, *ALERT_KINDS, *PLAN_ALERT_KINDS):
         kind = None
     page = parse_page(request.args.get("page"))
     per_page = current_app.config.get("PER_PAGE", 25)
@@ -368,7 +369,7 @@ def list_alerts():
     return render_template(
         "watch/alerts.html", rows=rows, total=total, page=page, per_page=per_page,
         pages=max(1, -(-total // per_page)), unread_only=unread_only, kind=kind,
-        ALERT_KINDS=ALERT_KINDS, dossier_url=dossier_url,
+        ALERT_KINDS=ALERT_KINDS, PLAN_ALERT_KINDS=PLAN_ALERT_KINDS, dossier_url=dossier_url,
     )
 
 
@@ -407,8 +408,9 @@ def api_list_alerts():
     if per_page is None:
         return api_error(400, f"per_page phải từ 1 đến {MAX_PER_PAGE}.", field="per_page")
     kind = request.args.get("kind") or None
-    if kind is not None and kind not in ALERT_KINDS:
-        return api_error(422, f"kind phải là một trong: {', '.join(ALERT_KINDS)}.", field="kind")
+    if kind is not None and kind not in (*ALERT_KINDS, *PLAN_ALERT_KINDS):
+        return api_error(422, f"kind phải là một trong: {', '.join((*ALERT_KINDS, *PLAN_ALERT_KINDS))}.",
+                         field="kind")
     unread_only = request.args.get("unread") in ("1", "true")
     stmt = alerts_query(user, unread_only=unread_only, kind=kind)
     if stmt is None:
@@ -417,6 +419,10 @@ def api_list_alerts():
     total = count_alerts(db.session, user, unread_only=unread_only, kind=kind)
     items = [{"id": r.Alert.id, "dossier_code": r.code, "kind": r.Alert.kind,
               "created_at": to_iso(r.Alert.created_at), "acknowledged": bool(r.acknowledged)} for r in rows]
+    for item, r in zip(items, rows):
+        if r.Alert.plan_period_id is not None:  # a reminder about an action plan's period (issue 17)
+            item["plan_period"] = {"id": r.Alert.plan_period_id, "plan": r.plan_number, "task": r.task_number,
+                                   "period": r.period_label, "due_date": r.period_due_date.isoformat()}
     return {"items": items, "total": total, "page": page, "per_page": per_page}
 
 
@@ -434,7 +440,8 @@ def unread_alert_count() -> int:
 
 def init_app(app) -> None:
     """Jinja globals for base.html: ``unread_alert_count()`` and the alert labels."""
-    app.jinja_env.globals.update(unread_alert_count=unread_alert_count, ALERT_LABELS=ALERT_LABELS)
+    app.jinja_env.globals.update(unread_alert_count=unread_alert_count,
+                                 ALERT_LABELS={**ALERT_LABELS, **PLAN_ALERT_LABELS})
 
 
 __all__ = ["bp", "api_alerts_bp", "init_app", "build_dashboard", "period_for"]

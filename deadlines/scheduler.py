@@ -81,6 +81,14 @@ def scan_job(app) -> None:
             log.exception("scan pass failed")
             raise
         log.info("scan %s: %s new alerts", tick, run.counts.get("total_new_alerts"))
+        try:  # the action plans' reminders ride on the same tick (issue 17); their failure never stops the mail
+            from tthc.plans.reminders import raise_reminders
+
+            raise_reminders(db.session, now)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("plan reminders after the pass failed")
         try:
             mail_newly_overdue(db.session, now, app.config)
             db.session.commit()

@@ -101,6 +101,10 @@ def create_app(config_class: type | None = None, **overrides: Any) -> Flask:
 
     review.init_app(app)
 
+    from tthc import plans
+
+    plans.init_app(app, calendar_for=calendar_for)
+
     from tthc.templating import init_app as init_templating
 
     init_templating(app)

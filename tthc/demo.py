@@ -16,6 +16,7 @@ from tthc.models import Procedure, Unit, User
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 SAMPLE_CATALOG = os.path.join(DATA_DIR, "procedures_sample.csv")
+SAMPLE_PLAN = os.path.join(DATA_DIR, "papi_plan_2018.csv")
 
 UNITS = [
     ("MOTCUA", "Bộ phận Tiếp nhận và Trả kết quả"),
@@ -66,6 +67,17 @@ def load_demo(session, echo: Callable[[str], None] = print) -> bool:
                 procedure.unit = units[code]
         echo(f"demo catalog: {len(report.created)} procedures created, {len(report.inactive)} inactive "
              f"(no time limit in the source), {len(report.rejected)} rejected")
+        created = True
+
+    from tthc.models import Plan
+
+    if not session.scalar(select(func.count(Plan.id))):
+        from tthc.plans.services import import_file as import_plan
+
+        # The PAPI plan 01A/KH-SKHCN (domain.md §11); its do_luong column links tasks 4 and 5 to their measures.
+        with open(SAMPLE_PLAN, "rb") as fh:
+            result = import_plan(session, fh.read(), "papi_plan_2018.csv")
+        echo(f"demo plan: {result.describe()}")
         created = True
 
     new_accounts = []

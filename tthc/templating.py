@@ -46,6 +46,7 @@ NAVIGATION = [
     ("watch.list_alerts", "Cảnh báo", ("supervisor", "admin", "handler", "reception")),
     ("reports.index", "Báo cáo", ("supervisor", "admin")),
     ("review.show_review", "Rà soát thời hạn", ("supervisor", "admin")),
+    ("plans.list_plans", "Kế hoạch", ("reception", "handler", "supervisor", "admin")),
     ("catalog.list_procedures", "Danh mục thủ tục", ("reception", "handler", "supervisor", "admin")),
     ("deadlines.show_calendar", "Lịch làm việc", ("supervisor", "admin")),
     ("admin.list_users", "Tài khoản", ("admin",)),

@@ -6,7 +6,7 @@ adds a page without deciding who may see it.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from sqlalchemy import select
 from tests.factories import make_procedure, make_unit, make_user
 from tests.helpers import csrf_token
 from tthc.extensions import db
-from tthc.models import DeskContact, Dossier, DossierEvent, User
+from tthc.models import DeskContact, Dossier, DossierEvent, Plan, PlanPeriod, PlanProgress, PlanTask, User
 
 ALL = frozenset({"reception", "handler", "supervisor", "admin"})
 ROLES = sorted(ALL)
@@ -69,6 +69,18 @@ MATRIX: dict[str, frozenset[str]] = {
     "review.what_if": frozenset({"supervisor", "admin"}),
     "review.download_review": frozenset({"supervisor", "admin"}),
     "review.apply_decision": frozenset({"admin"}),
+    # Action plans (issue 17): everybody reads them; recording progress is checked per task (linked users,
+    # supervisors, admins) in test_plan_pages.py; the administrator imports and edits; the report goes to
+    # supervisors and administrators like the other reports.
+    "plans.list_plans": ALL,
+    "plans.show_plan": ALL,
+    "plans.show_period": ALL,
+    "plans.download_evidence": ALL,
+    "plans.import_plan": frozenset({"admin"}),
+    "plans.edit_plan": frozenset({"admin"}),
+    "plans.edit_task": frozenset({"admin"}),
+    "plans.show_report": frozenset({"supervisor", "admin"}),
+    "plans.download_report": frozenset({"supervisor", "admin"}),
 }
 
 
@@ -110,8 +122,16 @@ def world(app):
         db.session.add(event)
         contact = DeskContact(kind="guidance", applicant_name="Trần B", reason="Thiếu đơn", created_at=at)
         db.session.add(contact)
+        plan = Plan(number="01A/KH-SKHCN", issued_date=date(2018, 1, 9), title="Kế hoạch PAPI", first_year=2018,
+                    last_year=2018)
+        task = PlanTask(plan=plan, number=1, content="Ban hành kế hoạch", timing="Tháng 01/2018")
+        period = PlanPeriod(task=task, label="Tháng 01/2018", start_date=date(2018, 1, 1),
+                            end_date=date(2018, 1, 31), due_date=date(2018, 2, 7))
+        progress = PlanProgress(period=period, recorded_at=at, status="done", done_text="Đã ban hành")
+        db.session.add_all([plan, task, period, progress])
         db.session.commit()
-        return {"user_id": target.id, "unit_id": unit.id, "procedure_id": proc.id, "code": dossier.code,
+        return {"plan_id": plan.id, "task_id": task.id, "period_id": period.id, "progress_id": progress.id,
+                "user_id": target.id, "unit_id": unit.id, "procedure_id": proc.id, "code": dossier.code,
                 "event_id": event.id, "contact_id": contact.id, "year": 2026, "event_type": "forwarded"}
 
 
