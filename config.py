@@ -6,6 +6,7 @@ constant: provinces merge and departments are restructured (domain.md §1).
 from __future__ import annotations
 
 import os
+import secrets
 from datetime import timedelta
 
 
@@ -90,13 +91,14 @@ class Config:
 
 
 class DevelopmentConfig(Config):
-    SECRET_KEY = Config.SECRET_KEY or "dev-only-secret-key-change-me"
+    # Without TTHC_SECRET_KEY, a key generated once per instance (instance/secret_key), never a constant.
+    SECRET_KEY_FROM_INSTANCE = True
     RUN_SCHEDULER_IN_PROCESS = _env("IN_PROCESS_SCHEDULER", "1") == "1"
 
 
 class TestingConfig(Config):
     TESTING = True
-    SECRET_KEY = "test-secret-key"
+    SECRET_KEY = secrets.token_hex(32)  # random per test process, never a constant
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     LOGIN_MAX_FAILURES = 5
 

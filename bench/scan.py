@@ -88,12 +88,17 @@ def main(argv=None) -> int:
             s.add(user)
             s.commit()
         login_id = user.get_id()
+        from tthc.auth import start_session
+
+        sid = start_session(s, user)  # the server-side session the cookie must name
+        s.commit()
         last_seen = clock_now().isoformat()
         s.remove()
 
     client = app.test_client()
     with client.session_transaction() as sess:
         sess["_user_id"] = login_id
+        sess["sid"] = sid
         sess["_fresh"] = True
         sess["last_seen"] = last_seen
     times = []

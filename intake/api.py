@@ -28,7 +28,7 @@ from tthc.clock import from_iso, now as clock_now, to_iso
 from tthc.errors import api_error
 from tthc.extensions import db
 from tthc.models import STATUS_LABELS, Procedure, Unit
-from tthc.text import like_pattern, mask
+from tthc.text import find_forbidden, has_forbidden_chars, like_pattern, mask
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -100,6 +100,10 @@ def _body() -> dict[str, Any]:
         raise BadRequest(400, "Nội dung gửi lên phải là JSON hợp lệ (Content-Type: application/json).")
     if not isinstance(data, dict):
         raise BadRequest(400, "Nội dung gửi lên phải là một đối tượng JSON.")
+    bad = find_forbidden(data)
+    if bad is not None:
+        raise BadRequest(422, f"{bad}: chứa ký tự không hợp lệ (ký tự điều khiển hoặc ký tự không mã hóa được "
+                              "thành UTF-8).", bad)
     return data
 
 
@@ -182,7 +186,7 @@ def _query_text(key: str, max_len: int = 100) -> str | None:
     raw = request.args.get(key)
     if raw is None or raw.strip() == "":
         return None
-    if len(raw) > max_len or "\x00" in raw:
+    if len(raw) > max_len or has_forbidden_chars(raw):
         raise BadRequest(400, f"Tham số {key} không hợp lệ.", key)
     return raw
 

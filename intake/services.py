@@ -78,7 +78,7 @@ from tthc.models import (
     Unit,
     User,
 )
-from tthc.text import fold, like_pattern
+from tthc.text import fold, has_forbidden_chars, like_pattern
 
 EVENT_TYPES = (
     "forwarded",
@@ -436,6 +436,24 @@ def _check_version(dossier: Dossier, expected_version: Any) -> None:
 # -- reception -----------------------------------------------------------------------
 
 
+def reserved_code_words() -> frozenset[str]:
+    """Words a dossier code may not be, because a page of the dossiers' URL space has that name
+    (``/dossiers/new``, ``/dossiers/preview``, ``/dossiers/desk/``...). Read from the app's routes, so
+    a future route word is reserved as soon as it exists; lowercase."""
+    if not has_app_context():
+        return frozenset()
+    cached = current_app.extensions.get("tthc_reserved_codes")
+    if cached is None:
+        words = set()
+        for rule in current_app.url_map.iter_rules():
+            if rule.endpoint.startswith("intake.") and rule.rule.startswith("/dossiers/"):
+                first = rule.rule[len("/dossiers/"):].split("/", 1)[0]
+                if first and "<" not in first:
+                    words.add(first.lower())
+        cached = current_app.extensions["tthc_reserved_codes"] = frozenset(words)
+    return cached
+
+
 def receive_dossier(session, *, procedure, applicant: dict, channel: str, received_by, now: datetime,
                     received_at: datetime | None = None, submitted_at: datetime | None = None, sets: int = 1,
                     documents: list[dict] | None = None, code: str | None = None, reception_point: str = "",
@@ -474,6 +492,8 @@ def receive_dossier(session, *, procedure, applicant: dict, channel: str, receiv
         if not isinstance(code, str) or not _EXTERNAL_CODE.fullmatch(code.strip()):
             raise IntakeError(422, "Mã hồ sơ từ hệ thống khác chỉ gồm chữ, số và . - _ (tối đa 64 ký tự).", "code")
         code = code.strip()
+        if code.lower() in reserved_code_words():
+            raise IntakeError(422, f"Mã “{code}” trùng với một địa chỉ trang của hệ thống; dùng mã khác.", "code")
         if codes.code_pattern(agency).match(code):
             raise IntakeError(422, "Mã này có dạng mã do chính hệ thống cấp; để trống để hệ thống tự cấp mã.",
                               "code")
@@ -580,7 +600,7 @@ def can_see(dossier: Dossier, user) -> bool:
 def get_dossier_for(session, code: str, user) -> Dossier:
     """The dossier ``code`` if ``user`` may see it; IntakeError(404) otherwise."""
     dossier = None
-    if isinstance(code, str) and 0 < len(code) <= 64:
+    if isinstance(code, str) and 0 < len(code) <= 64 and not has_forbidden_chars(code):
         dossier = session.scalar(select(Dossier).where(Dossier.code == code))
     if dossier is None or not can_see(dossier, user):
         raise IntakeError(404, "Không tìm thấy hồ sơ, hoặc bạn không có quyền xem hồ sơ này.")

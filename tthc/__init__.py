@@ -17,7 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def create_app(config_class: type | None = None, **overrides: Any) -> Flask:
     """Build the application. ``overrides`` win over the config class (tests use them)."""
-    from config import DevelopmentConfig, config_from_env
+    from config import config_from_env
 
     app = Flask(
         __name__,
@@ -32,14 +32,9 @@ def create_app(config_class: type | None = None, **overrides: Any) -> Flask:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "tthc.sqlite")
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    if not app.config.get("SECRET_KEY"):
-        if app.config.get("TESTING") or (config_class is DevelopmentConfig):
-            app.config["SECRET_KEY"] = "dev-only-secret-key-change-me"
-        else:
-            raise RuntimeError(
-                "TTHC_SECRET_KEY is not set: refusing to start without a secret key "
-                "(set it, or TTHC_ENV=development for local use)."
-            )
+    from tthc import security
+
+    security.configure_secret_key(app)
     from deadlines.workdays import OfficeHours
 
     try:
@@ -62,6 +57,7 @@ def create_app(config_class: type | None = None, **overrides: Any) -> Flask:
     from tthc import auth, cli, errors, views, catalog, admin, public, params
 
     params.init_app(app)  # bounded <int:...> converter: before any blueprint adds its rules
+    security.init_app(app)  # headers, bounded JSON, forbidden characters: before auth's hooks
     auth.init_app(app)
     errors.init_app(app)
     app.register_blueprint(auth.bp)

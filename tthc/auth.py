@@ -7,7 +7,9 @@ by default, and the role-matrix test walks every route to prove it.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from datetime import timedelta
+from urllib.parse import urlsplit
 from functools import wraps
 from typing import Callable
 
@@ -32,7 +34,7 @@ from tthc import audit
 from tthc.clock import now
 from tthc.extensions import db, login_manager
 from tthc.forms import Form
-from tthc.models import ApiToken, LoginAttempt, User
+from tthc.models import ApiToken, LoginAttempt, User, UserSession
 
 bp = Blueprint("auth", __name__)
 
@@ -76,6 +78,8 @@ def init_app(app) -> None:
         user = db.session.get(User, uid)
         if user is None or not user.active or user.session_epoch != epoch:
             return None
+        if find_live_session(db.session, session.get("sid"), user.id) is None:
+            return None  # logged out (server-side): every copy of this cookie is refused
         return user
 
     @app.before_request
@@ -98,6 +102,10 @@ def init_app(app) -> None:
             except (TypeError, ValueError):
                 idle = limit + timedelta(seconds=1)
             if idle > limit:
+                row = find_live_session(db.session, session.get("sid"), current_user.id)
+                if row is not None:
+                    row.ended_at = current
+                    db.session.commit()
                 logout_user()
                 session.clear()
                 flash("Phiên làm việc đã hết hạn do không hoạt động. Vui lòng đăng nhập lại.", "warning")
@@ -105,6 +113,27 @@ def init_app(app) -> None:
         session["last_seen"] = current.isoformat()
         session.permanent = True
         return None
+
+
+def start_session(session_, user: User) -> str:
+    """Open a server-side session for ``user`` and return its token (kept in the signed cookie)."""
+    token = secrets.token_urlsafe(32)
+    session_.add(UserSession(token=token, user_id=user.id, created_at=now(),
+                             ip=client_ip() if _in_request() else ""))
+    return token
+
+
+def find_live_session(session_, token: str | None, user_id: int) -> UserSession | None:
+    if not token or not isinstance(token, str) or len(token) > 64:
+        return None
+    return session_.scalar(select(UserSession).where(UserSession.token == token, UserSession.user_id == user_id,
+                                                     UserSession.ended_at.is_(None)))
+
+
+def _in_request() -> bool:
+    from flask import has_request_context
+
+    return has_request_context()
 
 
 def roles_required(*roles: str) -> Callable:
@@ -152,9 +181,22 @@ def is_throttled(session_, username: str, ip: str) -> bool:
 
 
 def _safe_next(target: str | None) -> str | None:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    """``target`` when it is a path of this site, else None (the caller goes home).
+
+    Browsers drop tabs and newlines inside URLs and read a backslash as a slash, so
+    ``/\t/evil.example`` becomes ``//evil.example``: any control character, space,
+    or backslash is refused, and the path must not name a scheme or a host. A newline
+    would also make the Location header itself invalid (a 500)."""
+    if not target or not isinstance(target, str) or len(target) > 2000:
+        return None
+    if any(ord(c) <= 0x20 or ord(c) == 0x7F or c == "\\" for c in target):
+        return None
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -173,6 +215,8 @@ def login():
         ok = user is not None and user.check_password(form.password.data)
         db.session.add(LoginAttempt(at=now(), username=username, ip=ip, success=ok and user.active))
         if not ok:
+            audit.record(db.session, "login_failed", "user", user.id if user is not None else None,
+                         note=username[:64], user=None)
             db.session.commit()
             flash("Tên đăng nhập hoặc mật khẩu không đúng.", "danger")
             return render_template("auth/login.html", form=form), 200
@@ -182,8 +226,10 @@ def login():
             return render_template("auth/login.html", form=form), 200
         user.last_login_at = now()
         audit.record(db.session, "login", "user", user.id, user=user)
+        token = start_session(db.session, user)
         db.session.commit()
         session.clear()
+        session["sid"] = token
         login_user(user)
         session["last_seen"] = now().isoformat()
         session.permanent = True
@@ -193,6 +239,12 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        row = find_live_session(db.session, session.get("sid"), current_user.id)
+        if row is not None:
+            row.ended_at = now()
+        audit.record(db.session, "logout", "user", current_user.id)
+        db.session.commit()
     logout_user()
     session.clear()
     flash("Đã đăng xuất.", "info")

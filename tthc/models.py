@@ -296,6 +296,18 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship()
 
 
+class UserSession(db.Model):
+    """A logged-in browser session. The signed cookie carries ``token``; logout ends this row,
+    so every copy of that cookie stops working while the user's other desks stay logged in."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=local_now)
+    ended_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+
+
 class LoginAttempt(db.Model):
     """Login attempts, kept in the database so throttling holds across gunicorn workers."""
 

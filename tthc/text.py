@@ -35,3 +35,43 @@ def like_pattern(query: str) -> str:
     """A LIKE pattern for a folded substring search, with wildcards escaped (escape='\\')."""
     q = fold(query).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{q}%"
+
+
+# Characters that no text field may hold: C0 controls but tab, newline and carriage return (NUL
+# breaks PostgreSQL, the others break .xlsx/XML), DEL, lone UTF-16 surrogates (they cannot be
+# encoded as UTF-8: a page showing one answers 500 for ever) and the noncharacters U+FFFE/U+FFFF.
+FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def has_forbidden_chars(value: str) -> bool:
+    return isinstance(value, str) and FORBIDDEN_CHARS.search(value) is not None
+
+
+def strip_forbidden_chars(value: str, replacement: str = "") -> str:
+    """``value`` without the characters of FORBIDDEN_CHARS (lone surrogates become U+FFFD)."""
+    if not isinstance(value, str):
+        return value
+    value = re.sub("[\ud800-\udfff]", "\ufffd", value)
+    return FORBIDDEN_CHARS.sub(replacement, value)
+
+
+def find_forbidden(value, path: str = "") -> str | None:
+    """The path (``applicant.name``, ``documents[0].name``) of the first string in a JSON value
+    holding a forbidden character, or None. Keys are checked as well as values."""
+    if isinstance(value, str):
+        return path or "body" if has_forbidden_chars(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if has_forbidden_chars(str(key)):
+                return strip_forbidden_chars(where, "?")
+            found = find_forbidden(item, where)
+            if found:
+                return found
+        return None
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = find_forbidden(item, f"{path}[{i}]")
+            if found:
+                return found
+    return None

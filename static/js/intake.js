@@ -15,10 +15,7 @@
   }
 
   // --- print buttons and confirmations (slips, dossier page) -----------------------------
-  document.addEventListener("click", function (ev) {
-    var target = ev.target.closest("[data-print]");
-    if (target) { ev.preventDefault(); window.print(); }
-  });
+  // Print buttons ([data-print]) are bound by print.js, loaded on every page.
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
     if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) { ev.preventDefault(); return; }

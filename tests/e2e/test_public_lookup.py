@@ -35,7 +35,8 @@ def test_applicant_follows_the_receipt_qr_address_and_sees_the_status(page, live
 
     page.goto(server.url + "/dossiers/new")
     page.fill("#procedure-search", "dang ky ket qua")
-    page.wait_for_function("document.querySelectorAll('#documents-body input[name=doc_take]:checked').length > 0")
+    # Locators, not wait_for_function: the Content-Security-Policy forbids evaluating strings (issue 12).
+    page.locator("#documents-body input[name=doc_take]:checked").first.wait_for()
     page.fill("#applicant_name", "Lê Thị Bình")
     page.fill("#applicant_id_number", ID_NUMBER)
     page.fill("#applicant_phone", PHONE)

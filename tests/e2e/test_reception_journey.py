@@ -51,9 +51,11 @@ def test_reception_officer_receives_prints_forwards_and_hands_over_a_dossier(pag
     # New dossier: find the procedure by a diacritic-free fragment; its 10 documents come pre-ticked.
     page.goto(server.url + "/dossiers/new")
     page.fill("#procedure-search", "dang ky ket qua")
-    page.wait_for_function("document.querySelectorAll('#documents-body input[name=doc_take]:checked').length === 10")
-    page.wait_for_function(
-        r"document.querySelector('[data-preview=appointment]').textContent.match(/\d{2}:\d{2} \d{2}\/\d{2}\/\d{4}/)")
+    # Locators, not wait_for_function: the Content-Security-Policy forbids evaluating strings (issue 12).
+    from playwright.sync_api import expect
+
+    expect(page.locator("#documents-body input[name=doc_take]:checked")).to_have_count(10)
+    expect(page.locator("[data-preview=appointment]")).to_have_text(re.compile(r"\d{2}:\d{2} \d{2}/\d{2}/\d{4}"))
     preview = page.locator("[data-preview=appointment]").inner_text()
     page.fill("#applicant_name", "Nguyễn Văn An")
     page.fill("#applicant_id_number", "079203001234")

@@ -17,12 +17,14 @@ def test_production_config_refuses_to_start_without_a_secret_key(tmp_path):
 
 
 def test_production_config_starts_with_a_secret_key(tmp_path):
-    app = create_app(ProductionConfig, SECRET_KEY="s3cret", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/x.sqlite")
-    assert app.config["SECRET_KEY"] == "s3cret"
+    key = "a-production-key-of-at-least-32-bytes"
+    app = create_app(ProductionConfig, SECRET_KEY=key, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/x.sqlite")
+    assert app.config["SECRET_KEY"] == key
     assert not app.testing
 
 
-def test_development_config_has_a_local_secret_key(tmp_path):
+def test_development_config_has_a_local_secret_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("TTHC_INSTANCE_PATH", str(tmp_path))
     app = create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/x.sqlite")
     assert app.config["SECRET_KEY"]
 

@@ -171,7 +171,7 @@ def test_procedure_page_shows_what_to_submit_time_fee_where_how_legal_basis_and_
                      '<td class="num">2</td>', "10 ngày làm việc (theo quy định: 15 ngày làm việc)",
                      "Không thu phí", "Luật Khoa học và Công nghệ số 29/2013/QH13",
                      "Nộp trực tiếp hoặc qua bưu chính công ích", "198 Bạch Đằng, phường Phước Trung",
-                     "Bưu chính công ích", "Trực tuyến", "Bộ phận Một cửa, tầng 1", "window.print()",
+                     "Bưu chính công ích", "Trực tuyến", "Bộ phận Một cửa, tầng 1", "data-print", "js/print.js",
                      "css/public.css"]:
         assert expected in html, expected
     css = text(client.get("/static/css/public.css"))
