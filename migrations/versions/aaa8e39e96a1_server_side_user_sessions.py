@@ -1,7 +1,7 @@
 """server-side user sessions
 
 Revision ID: aaa8e39e96a1
-Revises: cfcd5208fe2f
+Revises: f0a99733e566
 Create Date: 2026-12-01 09:03:32.112377
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'aaa8e39e96a1'
-down_revision = 'cfcd5208fe2f'
+down_revision = 'f0a99733e566'
 branch_labels = None
 depends_on = None
 
