@@ -271,23 +271,51 @@ def _rate_color(rate: float | None) -> str:
     return "#d92d20"
 
 
+def _wrap(label: str, width: int) -> list[str]:
+    """A label in lines of at most ``width`` characters, cut between words (never dropped)."""
+    lines: list[str] = []
+    for word in label.split():
+        while len(word) > width:  # one very long word: split it rather than overflow
+            lines.append(word[:width])
+            word = word[width:]
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def _pct(rate: float | None, decimals: int) -> str:
+    """'97,50 %': the Vietnamese format of the pages (tthc.templating.format_percent)."""
+    if rate is None:
+        return "–"
+    return f"{rate:,.{decimals}f}".replace(",", "\x00").replace(".", ",").replace("\x00", ".") + " %"
+
+
 def hbar_chart(rows: list[Row], title: str) -> Markup:
-    """Horizontal bars: on-time rate per row (0–100 %)."""
-    bar_h, gap, label_w, chart_w = 22, 8, 230, 360
-    height = max(1, len(rows)) * (bar_h + gap) + 30
-    parts = [f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {label_w + chart_w + 70} '
+    """Horizontal bars: on-time rate per row (0–100 %). A long unit name wraps onto several
+    lines (the row grows), so no label is ever cut."""
+    bar_h, gap, label_w, chart_w, line_h, chars = 22, 8, 230, 360, 14, 34
+    wrapped = [_wrap(r.label, chars) for r in rows]
+    heights = [max(bar_h, len(lines) * line_h + 8) for lines in wrapped]
+    height = sum(h + gap for h in heights) + 30 if rows else bar_h + gap + 30
+    parts = [f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {label_w + chart_w + 80} '
              f'{height}" width="100%" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
-    for i, r in enumerate(rows):
-        y = 10 + i * (bar_h + gap)
+    y = 10
+    for r, lines, row_h in zip(rows, wrapped, heights):
         rate = r.on_time_rate
         w = 0 if rate is None else chart_w * rate / 100
-        text = "–" if rate is None else f"{rate:.2f}%"
-        parts.append(f'<text x="{label_w - 6}" y="{y + 16}" text-anchor="end" font-size="12">'
-                     f'{escape(r.label[:38])}</text>')
-        parts.append(f'<rect x="{label_w}" y="{y}" width="{chart_w}" height="{bar_h}" fill="#eef2f6"/>')
-        parts.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{_rate_color(rate)}">'
+        text = _pct(rate, 2)
+        bar_y = y + (row_h - bar_h) / 2
+        first = y + (row_h - len(lines) * line_h) / 2 + 11
+        tspans = "".join(f'<tspan x="{label_w - 6}" y="{first + i * line_h:.1f}">{escape(line)}</tspan>'
+                         for i, line in enumerate(lines))
+        parts.append(f'<text text-anchor="end" font-size="12">{tspans}</text>')
+        parts.append(f'<rect x="{label_w}" y="{bar_y:.1f}" width="{chart_w}" height="{bar_h}" fill="#eef2f6"/>')
+        parts.append(f'<rect x="{label_w}" y="{bar_y:.1f}" width="{w:.1f}" height="{bar_h}" fill="{_rate_color(rate)}">'
                      f'<title>{escape(r.label)}: {text} ({r.finished} hồ sơ)</title></rect>')
-        parts.append(f'<text x="{label_w + chart_w + 6}" y="{y + 16}" font-size="12">{text}</text>')
+        parts.append(f'<text x="{label_w + chart_w + 6}" y="{bar_y + 16:.1f}" font-size="12">{text}</text>')
+        y += row_h + gap
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -301,12 +329,12 @@ def vbar_chart(rows: list[Row], title: str) -> Markup:
     for pct in (0, 50, 100):
         y = top + chart_h - chart_h * pct / 100
         parts.append(f'<line x1="{left}" x2="{width}" y1="{y}" y2="{y}" stroke="#d0d5dd" stroke-width="1"/>')
-        parts.append(f'<text x="{left - 4}" y="{y + 4}" text-anchor="end" font-size="10">{pct}%</text>')
+        parts.append(f'<text x="{left - 4}" y="{y + 4}" text-anchor="end" font-size="10">{pct} %</text>')
     for i, r in enumerate(rows):
         x = left + 6 + i * (bar_w + gap)
         rate = r.on_time_rate
         h = 0 if rate is None else chart_h * rate / 100
-        text = "–" if rate is None else f"{rate:.1f}%"
+        text = _pct(rate, 1)
         parts.append(f'<rect x="{x}" y="{top + chart_h - h:.1f}" width="{bar_w}" height="{h:.1f}" '
                      f'fill="{_rate_color(rate)}"><title>{escape(r.label)}: {text} ({r.finished} hồ sơ)</title></rect>')
         parts.append(f'<text x="{x + bar_w / 2}" y="{top + chart_h - h - 4:.1f}" text-anchor="middle" '
@@ -335,6 +363,21 @@ def _due_soon_until(now: datetime) -> datetime:
 @bp.route("/dashboard")
 @roles_required(*DASHBOARD_ROLES)
 def show_dashboard():
+    return _render_dashboard()
+
+
+HOME_ALERTS = 10
+
+
+def show_home():
+    """The home page of a supervisor and of a unit head (issue 16): the dashboard, with their unread alerts first."""
+    user = current_user._get_current_object()
+    stmt = alerts_query(user, unread_only=True)
+    alerts = db.session.execute(stmt.limit(HOME_ALERTS)).all() if stmt is not None else []
+    return _render_dashboard(home_alerts=alerts)
+
+
+def _render_dashboard(home_alerts=None):
     now = clock_now()
     unit_id = None
     if current_user.role == "handler":
@@ -349,7 +392,7 @@ def show_dashboard():
         "watch/dashboard.html", data=data, unit_id=unit_id, units=units,
         unit_chart=hbar_chart([r for r in data.by_unit], "Tỷ lệ giải quyết đúng hạn theo đơn vị"),
         month_chart=vbar_chart(data.months, "Tỷ lệ giải quyết đúng hạn 12 kỳ gần nhất"),
-        dossier_url=dossier_url,
+        dossier_url=dossier_url, home_alerts=home_alerts, alert_labels=ALERT_LABELS,
     )
 
 

@@ -188,3 +188,15 @@ def render_moved(moved, year: int):
     if not moved:
         return redirect(url_for("deadlines.show_calendar", year=year))
     return render_template("deadlines/moved.html", moved=moved, year=year)
+
+
+def calendar_todos(session, today: date) -> list[tuple[str, int]]:
+    """The calendar's to-dos for the administrator's home page: this year and the next, when
+    their schedule is still estimated (no official list shipped, not confirmed by an administrator)."""
+    todos = []
+    for year in (today.year, today.year + 1):
+        if year in offdays.OFFICIAL_YEARS or session.get(CalendarYear, year) is not None:
+            continue
+        todos.append((f"Lịch nghỉ năm {year} đang là lịch ước tính theo Bộ luật Lao động: đối chiếu với thông "
+                      f"báo chính thức của Chính phủ rồi điều chỉnh và xác nhận.", year))
+    return todos

@@ -20,7 +20,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from deadlines.due_dates import Event, derive
 from deadlines.store import calendar_for, limit_from_rule
-from intake import services, slips, warnings
+from intake import queries, services, slips, warnings
+from intake.cccd import CccdError, looks_unaccented, parse_cccd
 from intake.forms import (
     DATETIME_FORMAT,
     DOCUMENT_KIND_CHOICES,
@@ -383,6 +384,24 @@ def new_dossier():
     ), status
 
 
+@bp.route("/scan-cccd", methods=["POST"])
+@roles_required("reception")
+def scan_cccd():
+    """JSON for the new-dossier page's scan field: the applicant's fields read from a CCCD QR string.
+
+    POST (the string is personal data: never in a URL or an access log), CSRF token in the
+    ``X-CSRFToken`` header. Nothing is stored; the page fills its fields from the answer."""
+    payload = request.get_json(silent=True)
+    raw = payload.get("scan") if isinstance(payload, dict) else request.form.get("scan")
+    try:
+        data = parse_cccd(raw)
+    except CccdError as exc:
+        return jsonify({"error": {"code": "invalid_cccd", "message": str(exc), "field": "scan"}}), 422
+    warning = ("Họ tên và địa chỉ không có dấu tiếng Việt: kiểm tra máy quét đã đặt chế độ gõ Unicode chưa "
+               "(xem README), sửa tay nếu cần.") if looks_unaccented(data) else None
+    return jsonify({"fields": data.as_dict(), "warning": warning})
+
+
 @bp.route("/preview")
 @roles_required("reception")
 def preview_appointment():
@@ -395,6 +414,39 @@ def preview_appointment():
     info["documents"] = [{"name": d["name"], "kind": d["kind"], "kind_label": DOCUMENT_KIND_LABELS.get(d["kind"], ""),
                           "count": d["count"]} for d in _catalog_documents(procedure)]
     return jsonify(info)
+
+
+# -- home pages (registered on "/" by create_app) -------------------------------------------
+
+
+WORKLIST_TITLES = {
+    "not_forwarded": ("Quá hạn chuyển xử lý", "danger"),
+    "to_forward": ("Cần chuyển xử lý", ""),
+    "to_hand_over": ("Có kết quả, chờ trả cho người nộp", "ok"),
+    "awaiting_supplement": ("Chờ người nộp bổ sung hồ sơ", "warn"),
+}
+URGENCY_LABELS = {
+    "overdue": ("Quá hạn", "danger"),
+    "due_soon": ("Sắp đến hạn", "warn"),
+    "supplement_window": ("Còn hạn yêu cầu bổ sung", "warn"),
+    "other": ("Trong hạn", ""),
+}
+
+
+def reception_home():
+    """The desk's worklist of the day (issue 16)."""
+    sections = queries.reception_worklist(db.session, now())
+    return render_template("intake/worklist.html", sections=sections, titles=WORKLIST_TITLES)
+
+
+def handler_home():
+    """The unit's queue, most urgent first (issue 16)."""
+    unit = current_user.unit
+    items, total = [], 0
+    if unit is not None:
+        items, total = queries.unit_queue(db.session, unit.id, now(), calendar_for(db.session),
+                                          int(current_app.config.get("DUE_SOON_WORKING_DAYS", 2)))
+    return render_template("intake/queue.html", unit=unit, items=items, total=total, labels=URGENCY_LABELS)
 
 
 # -- list --------------------------------------------------------------------------------------

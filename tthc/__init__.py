@@ -71,6 +71,7 @@ def create_app(config_class: type | None = None, **overrides: Any) -> Flask:
 
     app.register_blueprint(deadline_views.bp)
     deadline_cli.init_app(app)
+    views.register_calendar_todos(app, deadline_views.calendar_todos)
 
     from deadlines import dashboard as watch_dashboard, watch_cli  # noqa: F401  (importing registers the CLI)
 
@@ -78,10 +79,14 @@ def create_app(config_class: type | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(watch_dashboard.api_alerts_bp)
     csrf.exempt(watch_dashboard.api_alerts_bp)  # bearer tokens, not cookies
     watch_dashboard.init_app(app)
+    views.register_home(app, "supervisor", watch_dashboard.show_home)
+    views.register_home(app, "unit_head", watch_dashboard.show_home)
 
     from intake import api as intake_api, views as intake_views
 
     app.register_blueprint(intake_views.bp)
+    views.register_home(app, "reception", intake_views.reception_home)
+    views.register_home(app, "handler", intake_views.handler_home)
     app.register_blueprint(intake_api.bp)
     csrf.exempt(intake_api.bp)  # the API authenticates with bearer tokens, not cookies
 

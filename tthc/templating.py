@@ -21,6 +21,19 @@ def format_date(value: date | datetime | None) -> str:
     return value.strftime("%d/%m/%Y") if value else ""
 
 
+def format_number(value, decimals: int = 0) -> str:
+    """Vietnamese number format: '.' groups thousands, ',' marks decimals (1.234; 50,00)."""
+    if value is None or value == "":
+        return ""
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+def format_percent(value, decimals: int = 2) -> str:
+    """A percentage in Vietnamese format ('50,00 %'); blank when there is none (nothing finished)."""
+    return "" if value is None else f"{format_number(value, decimals)} %"
+
+
 def limit_text(amount, unit) -> str:
     if unit == "none":
         return models.LIMIT_UNIT_LABELS["none"]
@@ -96,6 +109,8 @@ def init_app(app) -> None:
     app.jinja_loader = ChoiceLoader([FormTemplateLoader(forms_folder(app)), app.jinja_loader])
     app.jinja_env.filters["dt"] = format_dt
     app.jinja_env.filters["d"] = format_date
+    app.jinja_env.filters["num"] = format_number
+    app.jinja_env.filters["pct"] = format_percent
     app.jinja_env.globals.update(
         limit_text=limit_text,
         rule_today=rule_today,

@@ -192,3 +192,67 @@
   }
   if (channel) { channel.addEventListener("change", toggleOnline); toggleOnline(); }
 })();
+
+/* CCCD scan field of the new-dossier form: F2 focuses it; the desk scanner types the card's QR
+   string and Enter, which is swallowed here (it must not submit the form); pasting the string
+   works the same. The server parses the string (intake/cccd.py, one parser for every client);
+   a malformed string fills nothing and says why. */
+(function () {
+  "use strict";
+  var box = document.querySelector(".scan-field[data-scan-url]");
+  var form = document.getElementById("dossier-form");
+  if (!box || !form) { return; }
+  var scan = document.getElementById("cccd-scan");
+  var errorBox = document.getElementById("cccd-scan-error");
+  var resultBox = document.getElementById("cccd-scan-result");
+  var token = form.querySelector("[name=csrf_token]");
+
+  function show(el, text) { el.textContent = text || ""; el.hidden = !text; }
+  function set(name, value) {
+    var el = form.querySelector("[name=" + name + "]");
+    if (!el) { return; }
+    el.value = value;
+    el.dispatchEvent(new Event("input", { bubbles: true }));
+    el.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key === "F2") { ev.preventDefault(); scan.focus(); scan.select(); }
+  });
+
+  var busy = false;
+  function parse() {
+    var raw = scan.value;
+    if (!raw.trim() || busy) { return; }
+    busy = true;
+    fetch(box.dataset.scanUrl, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": token ? token.value : "" },
+      body: JSON.stringify({ scan: raw })
+    }).then(function (r) { return r.json(); }).then(function (answer) {
+      if (!answer.fields) {
+        show(resultBox, "");
+        show(errorBox, (answer.error && answer.error.message) || "Không đọc được chuỗi quét.");
+        scan.select();
+        return;
+      }
+      var f = answer.fields;
+      set("applicant_kind", "individual");
+      set("applicant_name", f.name);
+      set("applicant_id_number", f.id_number);
+      set("applicant_address", f.address);
+      show(errorBox, answer.warning || "");
+      show(resultBox, "Đã điền từ thẻ CCCD: " + f.name + ", số " + f.id_number + ", sinh ngày " + f.birth_date + ".");
+      scan.value = "";
+      var phone = form.querySelector("[name=applicant_phone]");
+      if (phone) { phone.focus(); }
+    }).catch(function () {
+      show(errorBox, "Không gửi được chuỗi quét để đọc; nhập tay các trường.");
+    }).then(function () { busy = false; });
+  }
+
+  scan.addEventListener("keydown", function (ev) {
+    if (ev.key === "Enter") { ev.preventDefault(); ev.stopPropagation(); parse(); }
+  });
+  scan.addEventListener("paste", function () { window.setTimeout(parse, 0); });
+})();

@@ -110,6 +110,7 @@ def live_server(tmp_path_factory):
                                    full_name="Nguyễn Thị Tiếp Nhận"),
             "handler": make_user(db.session, role="handler", username="chuyenvien", unit=unit,
                                  full_name="Trần Văn Chuyên Viên"),
+            "supervisor": make_user(db.session, role="supervisor", username="lanhdao", full_name="Phạm Văn Lãnh Đạo"),
         }
         db.session.commit()
         people = {role: (u.username, PASSWORD) for role, u in people.items()}

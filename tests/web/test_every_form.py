@@ -24,8 +24,9 @@ from tthc.clock import now
 from tthc.extensions import db
 from tthc.models import Procedure, User
 
-# The API (JSON, bearer tokens) has its own error object; logout has no fields.
-NOT_HTML_FORMS = {"api.create_dossier", "api.create_event", "auth.logout"}
+# The API (JSON, bearer tokens) has its own error object; logout has no fields; the scan field posts JSON.
+NOT_HTML_FORMS = {"api.create_dossier", "api.create_event", "auth.logout",
+                  "intake.scan_cccd"}  # JSON for the scan field's script
 VIETNAMESE = re.compile(r"[àáảãạăắằẳẵặâấầẩẫậđèéẻẽẹêếềểễệìíỉĩịòóỏõọôốồổỗộơớờởỡợùúủũụưứừửữựỳýỷỹỵ]", re.I)
 SKIP_LINKS = re.compile(r"/(logout|static|api)/?|\.(xlsx|pdf|csv)$|/export|/download")
 MAX_PAGES = 120

@@ -45,6 +45,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "deadlines.confirm_year": frozenset({"admin"}),
     "intake.new_dossier": frozenset({"reception"}),
     "intake.preview_appointment": frozenset({"reception"}),
+    "intake.scan_cccd": frozenset({"reception"}),
     "intake.list_dossiers": ALL,
     "intake.show_dossier": ALL,
     # Sampled with event_type "forwarded", which only reception may record; the other event types
