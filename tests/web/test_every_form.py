@@ -91,6 +91,11 @@ def _seed(app):
             services.record_event(db.session, done, "finished", user=people["handler"], now=current,
                                   result="approved")
         services.record_event(db.session, done, "handed_over", user=people["reception"], now=current)
+        from tthc.demo import SAMPLE_PLAN
+        from tthc.plans.services import import_file as import_plan
+
+        with open(SAMPLE_PLAN, "rb") as fh:
+            import_plan(db.session, fh.read(), "papi_plan_2018.csv")
         db.session.commit()
         return done.code
 
@@ -115,7 +120,9 @@ def _crawl(client, starts):
     while queue and len(seen_paths) < MAX_PAGES:
         url = queue.pop(0)
         parts = urlsplit(url)
-        key = (parts.path, tuple(sorted(re.findall(r"([^&=]+)=", parts.query))))  # one visit per path and keys
+        # One visit per path and query keys; plan pages (many periods alike) once per shape.
+        path = re.sub(r"\d+", "N", parts.path) if parts.path.startswith("/plans") else parts.path
+        key = (path, tuple(sorted(re.findall(r"([^&=]+)=", parts.query))))
         if key in seen_paths:
             continue
         seen_paths.add(key)
