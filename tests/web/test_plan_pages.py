@@ -174,3 +174,17 @@ def test_a_reminder_shows_in_the_linked_users_inbox_and_the_api(app, client, aut
         db.session.commit()
     items = client.get("/api/v1/alerts", headers={"Authorization": f"Bearer {raw}"}).get_json()["items"]
     assert [(i["dossier_code"], i["kind"], i["plan_period"]["task"]) for i in items] == [(None, "plan_missing", 6)]
+
+
+def test_an_administrator_edits_the_plan_period_and_the_ongoing_tasks_follow(app, client, auth, plan_world):
+    auth.login("admin")
+    url = f"/plans/{plan_world['plan_id']}/edit"
+    form = {"number": "01A/KH-SKHCN", "issued_date": "09/01/2018", "title": "Kế hoạch PAPI", "legal_basis": "",
+            "first_year": "2018", "last_year": "2018"}
+    assert client.post(url, data={**form, "csrf_token": csrf_token(client, url)}).status_code == 302
+    with app.app_context():
+        task2 = db.session.scalar(select(PlanTask).where(PlanTask.number == 2))
+        assert [p.label for p in task2.periods] == [f"Quý {q}/2018" for q in (1, 2, 3, 4)]
+        assert db.session.scalar(select(AuditLog).where(AuditLog.entity == "plan", AuditLog.action == "update")).before["last_year"] == 2020
+    bad = client.post(url, data={**form, "last_year": "2016", "csrf_token": csrf_token(client, url)})
+    assert bad.status_code == 422 and "Năm kết thúc không được trước năm bắt đầu" in bad.get_data(as_text=True)
