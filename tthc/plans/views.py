@@ -16,7 +16,7 @@ from tthc.auth import roles_required
 from tthc.clock import now as clock_now
 from tthc.extensions import db
 from tthc.models import PLAN_MEASURE_LABELS, PLAN_PROGRESS_LABELS, PlanPeriod, PlanProgress, PlanTask, Unit, User
-from tthc.plans import bp, queries, report, services
+from tthc.plans import bp, forms, queries, report, services
 from tthc.plans import timing as tm
 
 ALL_ROLES = ("reception", "handler", "supervisor", "admin")
@@ -42,12 +42,12 @@ def import_plan():
     errors: list[str] = []
     result = None
     if request.method == "POST":
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
+        upload = forms.upload_of(request.files)
+        if upload is None:
             errors = ["Vui lòng chọn tệp .csv hoặc .xlsx."]
         else:
             try:
-                result = services.import_file(db.session, upload.read(), upload.filename,
+                result = services.import_file(db.session, upload[1], upload[0],
                                               actor=current_user._get_current_object())
                 db.session.commit()
             except services.PlanImportError as exc:
@@ -81,7 +81,7 @@ def edit_plan(plan_id: int):
     data = {"number": plan.number, "issued_date": f"{plan.issued_date:%d/%m/%Y}", "title": plan.title,
             "legal_basis": plan.legal_basis, "first_year": plan.first_year, "last_year": plan.last_year}
     if request.method == "POST":
-        data = {k: request.form.get(k, "") for k in data}
+        data = forms.plan_data(request.form)
         try:
             changed = services.update_plan(db.session, plan, data, actor=current_user._get_current_object())
             db.session.commit()
@@ -104,9 +104,7 @@ def edit_task(task_id: int):
             "expected_result": task.expected_result, "measure": task.measure or "",
             "unit_ids": [u.id for u in task.units], "user_ids": [u.id for u in task.users]}
     if request.method == "POST":
-        data = {k: request.form.get(k, "") for k in data if k not in ("unit_ids", "user_ids")}
-        data["unit_ids"] = request.form.getlist("unit_ids")
-        data["user_ids"] = request.form.getlist("user_ids")
+        data = forms.task_data(request.form)
         try:
             changed = services.update_task(db.session, task, data, actor=current_user._get_current_object())
             db.session.commit()
@@ -140,10 +138,8 @@ def show_period(period_id: int):
     if request.method == "POST":
         if not may_report:
             abort(403)
-        data = {k: request.form.get(k, "") for k in ("status", "done_text", "reason", "evidence_number",
-                                                      "evidence_date", "evidence_url")}
-        upload = request.files.get("file")
-        file = (upload.filename, upload.read()) if upload is not None and upload.filename else None
+        data = forms.progress_data(request.form)
+        file = forms.upload_of(request.files)
         try:
             services.record_progress(db.session, period, user, data, now=clock_now(), upload=file,
                                      instance_path=current_app.instance_path)
