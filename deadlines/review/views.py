@@ -68,7 +68,7 @@ def _page(c: Choice, form: ApplyForm | None = None, status: int = 200):
         return render_template("review/index.html", **context), 400
     context["rows"] = queries.review_rows(db.session, c.window, c.coverage_value, today=now().date())
     context["components"] = queries.component_rows(db.session, c.window)
-    context["total_late"] = sum(r.late_under_proposal or 0 for r in context["rows"])
+    context["total_late"] = sum(r.late_under_default or 0 for r in context["rows"])
     context["coverage_text"] = queries.coverage_text(c.coverage_value)
     return render_template("review/index.html", **context), status
 

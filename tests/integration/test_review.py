@@ -124,6 +124,8 @@ def test_the_what_if_counts_the_dossiers_whose_time_used_exceeds_the_proposal(ap
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "chưa đủ dữ liệu" in html and "khác đơn vị" in html and 'src="/static/js/review.js"' in html
+    total = sum(sum(c.used > (expected(s, 95)["proposed"] or s.limit) for c in s.cases) for s in procedures)
+    assert f'id="what-if-total">{total}<' in html
     for spec in procedures:
         unit = (spec.committed or spec.statutory)[1]
         key = f"{spec.procedure_id}-0-{unit}-{spec.limit}-{spec.rule}"
