@@ -13,6 +13,8 @@ FROM, TO = (d.isoformat() for d in review_fixture.WINDOW)
 
 
 def test_editing_a_proposed_time_shows_how_many_dossiers_would_have_been_late(page, live_server, artifacts):
+    from playwright.sync_api import expect
+
     from tests.factories import PASSWORD, make_user
     from tthc.extensions import db
 
@@ -40,7 +42,7 @@ def test_editing_a_proposed_time_shows_how_many_dossiers_would_have_been_late(pa
     assert before_row == sum(c.used > 10 for c in first.cases)  # proposal at 95 %: the time in force, 10
     page.fill(f'input.what-if[data-key="{key}"]', "4")
     expected = sum(c.used > 4 for c in first.cases)
-    page.wait_for_function(f"document.querySelector('[data-late-for=\"{key}\"]').textContent.trim() === '{expected}'")
+    expect(late).to_have_text(str(expected))  # a locator wait: the CSP forbids evaluating strings
     assert int(total.inner_text()) == before_total - before_row + expected
     page.screenshot(path=str(artifacts / "review-what-if.png"), full_page=True)
     assert not errors, errors
