@@ -188,3 +188,13 @@ def test_an_administrator_edits_the_plan_period_and_the_ongoing_tasks_follow(app
         assert db.session.scalar(select(AuditLog).where(AuditLog.entity == "plan", AuditLog.action == "update")).before["last_year"] == 2020
     bad = client.post(url, data={**form, "last_year": "2016", "csrf_token": csrf_token(client, url)})
     assert bad.status_code == 422 and "Năm kết thúc không được trước năm bắt đầu" in bad.get_data(as_text=True)
+
+
+def test_over_long_numbers_are_refused_in_vietnamese_on_every_database(app, client, auth, plan_world):
+    auth.login("admin")
+    url = f"/plans/{plan_world['plan_id']}/edit"
+    response = client.post(url, data={"number": "x" * 3000, "issued_date": "09/01/2018", "title": "Kế hoạch",
+                                      "first_year": "2018", "last_year": "2020", "csrf_token": csrf_token(client, url)})
+    assert response.status_code == 422 and "Số kế hoạch tối đa 64 ký tự" in response.get_data(as_text=True)
+    response = _post_progress(client, plan_world["period_id"], evidence_number="x" * 3000)
+    assert response.status_code == 422 and "Số văn bản tối đa 128 ký tự" in response.get_data(as_text=True)

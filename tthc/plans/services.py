@@ -43,6 +43,7 @@ PLAN_COLUMNS = ["so_ke_hoach", "ngay_ke_hoach", "ten_ke_hoach", "can_cu", "stt",
 OPTIONAL_COLUMNS = ["tu_nam", "den_nam", "do_luong"]
 CARRIED = ("ngay_ke_hoach", "ten_ke_hoach", "can_cu", "tu_nam", "den_nam")
 MAX_ROWS = 500
+MAX_NUMBER, MAX_TIMING, MAX_EVIDENCE_NUMBER = 64, 255, 128  # the columns' lengths (PostgreSQL enforces them)
 PLAN_FIELDS = ["number", "issued_date", "title", "legal_basis", "first_year", "last_year"]
 TASK_FIELDS = ["number", "content", "lead", "coordinating", "timing", "expected_result", "measure"]
 PROGRESS_FIELDS = ["status", "done_text", "reason", "evidence_number", "evidence_date", "evidence_url", "file_name",
@@ -223,6 +224,10 @@ def parse_rows(rows: list[dict[str, str]]) -> dict[str, dict]:
         bad = []
         if not number:
             bad.append("thiếu số kế hoạch (so_ke_hoach)")
+        elif len(number) > MAX_NUMBER:
+            bad.append(f"số kế hoạch dài quá {MAX_NUMBER} ký tự")
+        if len(row.get("thoi_gian", "")) > MAX_TIMING:
+            bad.append(f"thời gian thực hiện dài quá {MAX_TIMING} ký tự")
         issued = parse_date_text(carried.get("ngay_ke_hoach", ""))
         if issued is None:
             bad.append(f"ngày kế hoạch “{carried.get('ngay_ke_hoach', '')}” không hợp lệ (YYYY-MM-DD hoặc DD/MM/YYYY)")
@@ -408,6 +413,8 @@ def update_plan(session, plan: Plan, data: dict[str, Any], actor=None) -> bool:
     first, last = _year(str(data.get("first_year") or "")), _year(str(data.get("last_year") or ""))
     if not number:
         errors["number"] = "Vui lòng nhập số kế hoạch."
+    elif len(number) > MAX_NUMBER:
+        errors["number"] = f"Số kế hoạch tối đa {MAX_NUMBER} ký tự."
     elif session.scalar(select(Plan.id).where(Plan.number == number, Plan.id != plan.id)) is not None:
         errors["number"] = f"Đã có kế hoạch số {number}."
     if not title:
@@ -453,6 +460,8 @@ def update_task(session, task: PlanTask, data: dict[str, Any], actor=None) -> bo
     if not content:
         errors["content"] = "Vui lòng nhập nội dung nhiệm vụ."
     try:
+        if len(timing_text) > MAX_TIMING:
+            raise tm.TimingError(f"thời gian thực hiện tối đa {MAX_TIMING} ký tự")
         tm.parse_timing(timing_text)
     except tm.TimingError as exc:
         errors["timing"] = str(exc)[0].upper() + str(exc)[1:] + "."
@@ -567,6 +576,9 @@ def record_progress(session, period: PlanPeriod, user, data: dict[str, Any], *, 
         evidence_date = parse_date_text(data["evidence_date"])
         if evidence_date is None:
             errors["evidence_date"] = "Ngày văn bản không hợp lệ (DD/MM/YYYY)."
+    evidence_number = (data.get("evidence_number") or "").strip()
+    if len(evidence_number) > MAX_EVIDENCE_NUMBER:
+        errors["evidence_number"] = f"Số văn bản tối đa {MAX_EVIDENCE_NUMBER} ký tự."
     url = (data.get("evidence_url") or "").strip()
     if url and not re.match(r"^https?://[^\s]+$", url, re.IGNORECASE):
         errors["evidence_url"] = "Đường dẫn phải bắt đầu bằng http:// hoặc https://."
@@ -580,7 +592,7 @@ def record_progress(session, period: PlanPeriod, user, data: dict[str, Any], *, 
     if errors:
         raise PlanValidationError(errors)
     progress = PlanProgress(period=period, recorded_at=now, user_id=user.id, status=status, done_text=done_text,
-                            reason=reason, evidence_number=(data.get("evidence_number") or "").strip()[:128],
+                            reason=reason, evidence_number=evidence_number,
                             evidence_date=evidence_date, evidence_url=url)
     path = None
     if upload is not None:
