@@ -243,3 +243,26 @@ def test_reminders_are_raised_once_per_period_and_kind_for_linked_users_else_sup
         assert db.session.scalar(select(func.count(Alert.id)).join(PlanPeriod).join(PlanTask).where(
             PlanTask.number == 3)) == 1
         assert db.session.scalar(select(func.count(PlanProgress.id))) == 1
+
+
+def test_the_year_report_measures_the_whole_year_and_bad_arguments_exit_1(app, runner, tmp_path, fixed_now):
+    assert _import(runner, _sample_path(tmp_path)).exit_code == 0
+    with app.app_context():
+        _quarter_dossiers(db.session)
+        task = db.session.scalar(select(PlanTask).where(PlanTask.number == 5))
+        task.measure = "dossier_summary"
+        db.session.commit()
+    out, summary = tmp_path / "year.xlsx", tmp_path / "summary.xlsx"
+    assert runner.invoke(args=["plan", "report", "--plan", NUMBER, "--period", "2018", "--out", str(out)]).exit_code == 0
+    assert runner.invoke(args=["reports", "summary", "--from", "2018-01-01", "--to", "2018-12-31",
+                               "--out", str(summary)]).exit_code == 0
+    _, tasks, figures = _plan_workbook(out)
+    _, total = read_summary(str(summary))
+    assert len(tasks) == 8 and figures[5]["Tổng số hồ sơ nhận giải quyết"] == total["received"] == 6
+    assert figures[5]["Đang giải quyết"] == total["in_progress"]
+    for args, message in ((["--period", "2018-Q5"], "không hợp lệ"), (["--plan", "KHÔNG-CÓ"], "no plan numbered")):
+        base = {"--plan": NUMBER, "--period": "2018-Q1", "--out": str(tmp_path / "x.xlsx")}
+        base.update(dict(zip(args[::2], args[1::2])))
+        result = runner.invoke(args=["plan", "report", *[x for kv in base.items() for x in kv]])
+        assert result.exit_code == 1 and message in result.output
+    assert not (tmp_path / "x.xlsx").exists()
