@@ -134,3 +134,36 @@ def next_register_number(session, year: int) -> int:
     highest = session.scalar(select(func.max(Dossier.register_number)).where(Dossier.register_year == year)) or 0
     session.execute(update(counter).where(counter.c.year == year).values(last_number=max(highest, number)))
     return _upsert_increment(session, counter, {"year": year}, "last_number")
+
+
+def _upsert(session, table, key: dict, column: str, value: int, combine: str) -> int:
+    """Insert ``value`` at ``key`` or combine it with the stored one ("add" or "max"); return the stored value."""
+    dialect = session.get_bind().dialect.name
+    col = table.c[column]
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+
+        merged = col + value if combine == "add" else func.greatest(col, value)
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+
+        merged = col + value if combine == "add" else func.max(col, value)
+    stmt = insert(table).values(**key, **{column: value})
+    stmt = stmt.on_conflict_do_update(index_elements=list(key), set_={column: merged}).returning(col)
+    return int(session.execute(stmt).scalar_one())
+
+
+def reserve_register_numbers(session, year: int, count: int) -> range:
+    """``count`` consecutive register entries of ``year`` (imports number in batches). Like
+    :func:`next_register_number`, never hands out a number a stored dossier holds."""
+    highest = session.scalar(select(func.max(Dossier.register_number)).where(Dossier.register_year == year)) or 0
+    _upsert(session, RegisterCounter.__table__, {"year": year}, "last_number", highest, "max")
+    last = _upsert(session, RegisterCounter.__table__, {"year": year}, "last_number", count, "add")
+    return range(last - count + 1, last + 1)
+
+
+def stand_past(session, agency_code: str, day: date, seq: int) -> int:
+    """Make the day's code counter stand at least at ``seq`` (a number used by an imported dossier of the
+    agency's own format), so intake never issues it again; returns the counter's value."""
+    return _upsert(session, DossierCodeCounter.__table__, {"agency_code": agency_code, "day": day}, "last_seq", seq,
+                   "max")

@@ -90,6 +90,10 @@ def create_app(config_class: type | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(intake_api.bp)
     csrf.exempt(intake_api.bp)  # the API authenticates with bearer tokens, not cookies
 
+    from intake.dossier_import import cli as import_cli
+
+    import_cli.init_app(app)
+
     # tthc must not import deadlines at module level: the reports get the calendar hooks injected.
     from deadlines.due_dates import working_days_late
     from deadlines.store import calendar_for, deadline_state_at

@@ -787,3 +787,46 @@ class PlanProgress(db.Model):
     @property
     def status_label(self) -> str:
         return PLAN_PROGRESS_LABELS.get(self.status, self.status)
+
+class ImportMapping(db.Model):
+    """A saved column mapping for dossier imports (headers vary between systems: the mapping is data)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=local_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=local_now)
+
+
+class ImportRun(db.Model):
+    """One run of a dossier import (CLI or page), with its counts; its per-row report is ImportRunRow."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    source: Mapped[str] = mapped_column(String(16), default="web")  # web | cli
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | done | failed
+    error: Mapped[str] = mapped_column(Text, default="")
+    mapping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id"))
+    started_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    finished_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+
+    user: Mapped[Optional[User]] = relationship()
+
+
+class ImportRunRow(db.Model):
+    """A line of an import's report: created, updated (which events), unchanged or rejected (column, reason)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("import_run.id", ondelete="CASCADE"))
+    line: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(64), default="")
+    outcome: Mapped[str] = mapped_column(String(16))  # created | updated | unchanged | rejected
+    column: Mapped[str] = mapped_column(String(255), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    events: Mapped[str] = mapped_column(String(255), default="")  # event types written, comma-separated
+
+    __table_args__ = (Index("ix_import_run_row_run", "run_id", "outcome", "line"),)
