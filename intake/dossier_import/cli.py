@@ -9,7 +9,6 @@ from flask.cli import AppGroup
 
 from intake.dossier_import import queries, services
 from intake.dossier_import.mapping import Mapping, MappingError
-from intake.dossier_import.reading import FileError, open_table
 from tthc.clock import now
 from tthc.extensions import db
 
@@ -40,23 +39,12 @@ def import_dossiers_command(path, dry_run, mapping_path, saved_mapping, report_p
         sys.exit(2)
     with open(path, "rb") as fh:
         try:
-            table = open_table(fh, path)
-        except FileError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-        run = services.start_run(db.session, filename=path, source="cli", dry_run=dry_run, mapping=mapping,
-                                 now=now())
-        db.session.commit()
-        run_id = run.id
-        error = ""
-        try:
-            services.import_table(db.session, run_id, table, mapping, now=now(),
-                                  agency_code=current_app.config["AGENCY_CODE"], commit=db.session.commit,
-                                  batch_size=batch_size)
+            run_id = services.import_file(db.session, fh, path, mapping=mapping, now=now(),
+                                          agency_code=current_app.config["AGENCY_CODE"], commit=db.session.commit,
+                                          source="cli", dry_run=dry_run, batch_size=batch_size)
         except services.ImportFileError as exc:
-            error = exc.message
-        services.finish_run(db.session, run_id, now=now(), error=error)
-        db.session.commit()
+            click.echo(f"error: {exc.message}", err=True)
+            sys.exit(2)
     run = queries.get_run(db.session, run_id)
     counts = run.counts or {}
     click.echo(f"import run {run.id}{' (dry run: nothing written)' if dry_run else ''}: "
@@ -70,8 +58,8 @@ def import_dossiers_command(path, dry_run, mapping_path, saved_mapping, report_p
         with open(report_path, "wb") as out:
             queries.report_workbook_for(db.session, run_id, out)
         click.echo(f"report written to {report_path}")
-    if error:
-        click.echo(f"error: {error}", err=True)
+    if run.error:
+        click.echo(f"error: {run.error}", err=True)
         sys.exit(1)
 
 

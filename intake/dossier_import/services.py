@@ -478,3 +478,38 @@ def save_mapping(session, name: str, mapping: Mapping, *, user=None, now: dateti
     audit.record(session, "import_mapping:save", "import_mapping", saved.id, user=user, before=before,
                  after={"name": name, "definition": saved.definition})
     return saved
+
+
+def import_file(session, stream, filename: str, *, mapping: Mapping, now: datetime, agency_code: str,
+                commit: Callable[[], None], user=None, source: str = "web", dry_run: bool = False,
+                batch_size: int = BATCH_SIZE) -> int:
+    """Open, import and audit one file; return the run's id (the run records a file-level error).
+
+    Raises ImportFileError, writing nothing, when the file cannot be opened at all.
+    """
+    from intake.dossier_import.reading import open_table
+
+    try:
+        table = open_table(stream, filename)
+    except FileError as exc:
+        raise ImportFileError(str(exc)) from exc
+    try:
+        match = match_headers(table.headers, mapping)
+        if not match.usable:
+            raise ImportFileError(describe_missing(match))
+        run = start_run(session, filename=filename, user=user, source=source, dry_run=dry_run, mapping=mapping,
+                        now=now)
+        commit()
+        run_id = run.id
+        error = ""
+        try:
+            import_table(session, run_id, table, mapping, user=user, now=now, agency_code=agency_code,
+                         commit=commit, batch_size=batch_size)
+        except ImportFileError as exc:
+            error = exc.message
+        finish_run(session, run_id, user=user, now=now, error=error)
+        commit()
+        return run_id
+    finally:
+        if table.close is not None:
+            table.close()
