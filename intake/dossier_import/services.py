@@ -135,7 +135,8 @@ class _Catalog:
     def __init__(self, session):
         self.by_code: dict[str, Procedure] = {}
         self.by_name: dict[str, list[Procedure]] = defaultdict(list)
-        for p in session.scalars(select(Procedure).options(selectinload(Procedure.steps))):
+        for p in session.scalars(select(Procedure).options(selectinload(Procedure.steps),
+                                                           selectinload(Procedure.rule_versions))):
             if p.national_code:
                 self.by_code[p.national_code.strip().upper()] = p
             self.by_name[fold(p.name)].append(p)
@@ -143,7 +144,7 @@ class _Catalog:
         for u in session.scalars(select(Unit)):
             self.units[fold(u.code)] = u
             self.units.setdefault(fold(u.name), u)
-        self.rules: dict[int, dict] = {}
+        self.rules: dict[tuple, dict] = {}
 
     def procedure(self, row: ParsedRow, columns: dict[str, str]) -> tuple[Procedure, str]:
         note = ""
@@ -173,15 +174,18 @@ class _Catalog:
         return found.id
 
     def rule(self, procedure: Procedure, received_at: datetime) -> dict:
+        """The procedure's rule in force on the reception day (its base rule or a dated version, issue #14)."""
         from intake.services import rule_snapshot
 
-        if procedure.id not in self.rules:
-            self.rules[procedure.id] = rule_snapshot(procedure)
-        return self.rules[procedure.id]
+        key = (procedure.id, procedure.rule_at(received_at).version_id)
+        if key not in self.rules:
+            self.rules[key] = rule_snapshot(procedure, received_at)
+        return self.rules[key]
 
 
-def _limit_problem(procedure: Procedure) -> str:
-    unit, amount = procedure.effective_unit, procedure.effective_amount
+def _limit_problem(procedure: Procedure, received_at: datetime) -> str:
+    rule = procedure.rule_at(received_at)
+    unit, amount = rule.limit_unit, rule.limit_amount
     if unit is None or (unit != "none" and (amount is None or amount < 0)):
         return "Thủ tục chưa có thời hạn giải quyết trong danh mục: quản trị cần bổ sung trước khi nhập."
     return ""
@@ -323,7 +327,7 @@ def _import_batch(session, batch, match, headers, mapping, catalog: _Catalog, co
         dossier = known.get(row.code)
         try:
             if dossier is None:
-                problem = _limit_problem(procedure)
+                problem = _limit_problem(procedure, row.received_at)
                 if problem:
                     raise RowRejected(columns["procedure_name"] if not row.national_code else columns["national_code"],
                                       problem)

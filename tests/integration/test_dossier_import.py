@@ -247,3 +247,20 @@ def test_a_file_without_the_required_columns_is_refused_as_a_whole(demo):
     with pytest.raises(services.ImportFileError, match="Tệp thiếu cột"):
         run_import("Mã hồ sơ,Trạng thái\nA,Đang xử lý\n".encode())
     assert db.session.scalar(select(func.count(ImportRun.id))) == 0
+
+
+def test_an_imported_dossier_takes_the_rule_version_in_force_on_its_reception_day(demo):
+    from tthc.models import Procedure, ProcedureRuleVersion
+
+    procedure = db.session.scalar(select(Procedure).where(Procedure.national_code == "1.014393.H38"))
+    db.session.add(ProcedureRuleVersion(procedure_id=procedure.id, effective_date=date(2026, 10, 1),
+                                        committed_amount=20, committed_unit="working_days",
+                                        decision_number="99/QĐ-UBND", decision_date=date(2026, 9, 20)))
+    db.session.commit()
+    rows = [r for r in sample_rows() if r["Mã TTHC"] == "1.014393.H38"]
+    run_import(to_csv(rows))
+    rules = {d.received_at.date(): d.rule for d in db.session.scalars(select(Dossier))}
+    assert {day < date(2026, 10, 1) for day in rules} == {True, False}
+    for day, rule in rules.items():
+        assert (rule["limit_amount"], rule["decision_number"]) == (
+            (30, "") if day < date(2026, 10, 1) else (20, "99/QĐ-UBND"))
