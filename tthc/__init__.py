@@ -90,8 +90,9 @@ def create_app(config_class: type | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(intake_api.bp)
     csrf.exempt(intake_api.bp)  # the API authenticates with bearer tokens, not cookies
 
-    from intake.dossier_import import cli as import_cli
+    from intake.dossier_import import cli as import_cli, views as import_views
 
+    app.register_blueprint(import_views.bp)
     import_cli.init_app(app)
 
     # tthc must not import deadlines at module level: the reports get the calendar hooks injected.

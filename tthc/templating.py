@@ -61,6 +61,7 @@ NAVIGATION = [
     ("review.show_review", "Rà soát thời hạn", ("supervisor", "admin")),
     ("plans.list_plans", "Kế hoạch", ("reception", "handler", "supervisor", "admin")),
     ("catalog.list_procedures", "Danh mục thủ tục", ("reception", "handler", "supervisor", "admin")),
+    ("dossier_import.index", "Nhập hồ sơ", ("admin",)),
     ("deadlines.show_calendar", "Lịch làm việc", ("supervisor", "admin")),
     ("admin.list_users", "Tài khoản", ("admin",)),
     ("admin.list_units", "Đơn vị", ("admin",)),

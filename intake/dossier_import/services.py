@@ -40,10 +40,11 @@ from intake.dossier_import.mapping import Mapping, describe_missing, match_heade
 from intake.dossier_import.reading import FileError, Table, is_blank
 from intake.dossier_import.rows import EVENT_WORDS_VI, STATUS_WORDS_VI, KnownEvent, ParsedRow, PlannedEvent, RowRejected, parse_row, plan_update
 from tthc import audit
-from tthc.models import Dossier, DossierEvent, ImportMapping, ImportRun, ImportRunRow, Procedure, Unit
+from tthc.models import Dossier, DossierEvent, DossierHandover, ImportMapping, ImportRun, ImportRunRow, Procedure, Unit
 from tthc.text import fold
 
 BATCH_SIZE = 500
+_BATCH_TYPES = (Dossier, DossierEvent, DossierHandover, ImportRun)
 OUTCOMES = ("created", "updated", "unchanged", "rejected")
 
 
@@ -243,7 +244,10 @@ def import_table(session, run_id: int, table: Table, mapping: Mapping, *, user=N
         current = session.get(ImportRun, run_id)
         current.counts = dict(counts, total=sum(counts.values()))
         commit()
-        session.expunge_all()
+        # Memory stays flat: the batch's dossiers, events and hand-over rows leave the session (the catalog
+        # and the user stay).
+        for obj in [o for o in session.identity_map.values() if isinstance(o, _BATCH_TYPES)]:
+            session.expunge(obj)
         batch.clear()
         if progress is not None:
             progress(dict(counts))
@@ -425,13 +429,13 @@ def _apply_all(session, plans, catalog: _Catalog, cal, *, now, agency_code, user
             dossier = Dossier(
                 code=row.code, external_code=own is None, reception_point=row.reception_point,
                 procedure_id=procedure.id, rule=catalog.rule(procedure, row.received_at), field=procedure.field,
-                unit_id=unit_id, current_unit_id=None, applicant_kind=row.applicant_kind,
+                unit_id=unit_id, applicant_kind=row.applicant_kind,
                 applicant_name=row.applicant_name, applicant_name_search=fold(row.applicant_name)[:255],
                 applicant_id_number=row.id_number, applicant_phone=row.phone, applicant_email=row.email,
                 applicant_address=row.address, request_summary=row.request_summary, channel=row.channel,
                 documents=[], sets=1, submitted_at=row.submitted_at, received_at=row.received_at,
                 received_by_id=None, register_year=row.received_at.year, register_number=numbers[i],
-                status="received", created_at=now, updated_at=now,
+                created_at=now, updated_at=now,
             )
             for seq, event in enumerate(events, start=1):
                 dossier.events.append(_event_row(event, seq=seq, unit_id=unit_id, user_id=user_id, now=now,

@@ -82,6 +82,12 @@ MATRIX: dict[str, frozenset[str]] = {
     "plans.edit_task": frozenset({"admin"}),
     "plans.show_report": frozenset({"supervisor", "admin"}),
     "plans.download_report": frozenset({"supervisor", "admin"}),
+    "dossier_import.index": frozenset({"admin"}),
+    "dossier_import.preview_import": frozenset({"admin"}),
+    "dossier_import.map_columns": frozenset({"admin"}),
+    "dossier_import.run_import": frozenset({"admin"}),
+    "dossier_import.show_run": frozenset({"admin"}),
+    "dossier_import.download_report": frozenset({"admin"}),
 }
 
 
@@ -133,7 +139,8 @@ def world(app):
         db.session.commit()
         return {"plan_id": plan.id, "task_id": task.id, "period_id": period.id, "progress_id": progress.id,
                 "user_id": target.id, "unit_id": unit.id, "procedure_id": proc.id, "code": dossier.code,
-                "event_id": event.id, "contact_id": contact.id, "year": 2026, "event_type": "forwarded"}
+                "event_id": event.id, "contact_id": contact.id, "year": 2026, "event_type": "forwarded",
+                "run_id": 1}
 
 
 def _url(app, rule, world) -> str:
