@@ -264,3 +264,17 @@ def test_an_imported_dossier_takes_the_rule_version_in_force_on_its_reception_da
     for day, rule in rules.items():
         assert (rule["limit_amount"], rule["decision_number"]) == (
             (30, "") if day < date(2026, 10, 1) else (20, "99/QĐ-UBND"))
+
+
+def test_the_command_line_dry_run_prints_the_counts_and_writes_nothing(demo, runner, tmp_path):
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text('{"columns": {"Ghi chú": null}}', encoding="utf-8")
+    result = runner.invoke(args=["import", "dossiers", SAMPLE, "--dry-run", "--mapping", str(mapping),
+                                 "--report", str(tmp_path / "r.xlsx")])
+    assert result.exit_code == 0, result.output
+    assert "40 created, 0 updated, 0 unchanged, 0 rejected" in result.output and "dry run" in result.output
+    assert (tmp_path / "r.xlsx").stat().st_size > 0
+    assert db.session.scalar(select(func.count(Dossier.id))) == 0
+    mapping.write_text('{"columns": {"Ghi chú": "nothing"}}', encoding="utf-8")
+    result = runner.invoke(args=["import", "dossiers", SAMPLE, "--mapping", str(mapping)])
+    assert result.exit_code == 2 and "không hợp lệ" in result.output
