@@ -174,8 +174,14 @@ def map_columns():
 def run_import():
     form = RunForm()
     if not form.validate():
-        flash("Phiên làm việc đã hết hạn; vui lòng tải lại tệp.", "danger")
-        return redirect(url_for("dossier_import.index"))
+        if "csrf_token" in form.errors or not _stored(form.token.data or ""):
+            flash("Phiên làm việc đã hết hạn hoặc tệp đã tải lên không còn; vui lòng tải lại tệp.", "danger")
+            return redirect(url_for("dossier_import.index"))
+        for errors in form.errors.values():
+            for message in errors:
+                flash(message, "danger")
+        return redirect(url_for("dossier_import.map_columns", token=form.token.data,
+                                mapping=form.saved_mapping.data or ""))
     stored = _stored(form.token.data or "")
     if stored is None:
         flash("Tệp đã tải lên không còn (quá 1 ngày hoặc đã nhập); vui lòng tải lại.", "warning")
