@@ -376,9 +376,12 @@ def _event_row(event: PlannedEvent, *, seq: int, unit_id: int | None, user_id: i
                run_id: int) -> DossierEvent:
     data = dict(event.data)
     data["import_run"] = run_id
+    if user_id is not None:
+        data["imported_by"] = user_id
     if event.estimated:
         data["estimated"] = True
-    return DossierEvent(seq=seq, type=event.type, at=event.at, recorded_at=now, user_id=user_id,
+    # Done elsewhere, not by the officer who imports (the run records who imported): no user on the event.
+    return DossierEvent(seq=seq, type=event.type, at=event.at, recorded_at=now, user_id=None,
                         unit_id=unit_id if event.type == "forwarded" else None, note=event.note, data=data)
 
 
