@@ -1,7 +1,7 @@
 """dossier imports: runs, report rows, saved mappings
 
 Revision ID: ffb39bd4f50c
-Revises: f0a99733e566
+Revises: aaa8e39e96a1
 Create Date: 2026-12-01 09:02:02.409854
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'ffb39bd4f50c'
-down_revision = 'f0a99733e566'
+down_revision = 'aaa8e39e96a1'
 branch_labels = None
 depends_on = None
 
