@@ -94,3 +94,20 @@ def test_report_periods_are_calendar_quarters_or_years():
 def test_plan_years_come_from_the_title_else_the_issue_year():
     assert t.plan_years("Kế hoạch ... giai đoạn 2017-2020 của Sở", ISSUED) == (2017, 2020)
     assert t.plan_years("Kế hoạch cải cách hành chính năm 2019", date(2019, 1, 2)) == (2019, 2019)
+
+
+def test_a_measured_one_off_task_reported_in_a_later_quarter_is_measured_over_that_quarter(monkeypatch):
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    from tthc.plans import queries
+
+    period = SimpleNamespace(label="Tháng 01/2018", start_date=date(2018, 1, 1), end_date=date(2018, 1, 31),
+                             due_date=date(2018, 2, 7), progress=[])
+    task = SimpleNamespace(number=1, content="Ban hành", lead="", timing="Tháng 01/2018", measure="x", periods=[period])
+    plan = SimpleNamespace(tasks=[task])
+    seen = []
+    monkeypatch.setattr(queries, "measure", lambda session, key, first, last, now: seen.append((first, last)))
+    rows = queries.report_rows(None, plan, t.quarter_span(2018, 2), date(2018, 7, 1), datetime(2018, 7, 1))
+    assert seen == [(date(2018, 4, 1), date(2018, 6, 30))]
+    assert rows[0].status == "Tháng 01/2018: Chưa báo cáo (quá hạn)"

@@ -200,8 +200,11 @@ def report_rows(session, plan: Plan, span: tm.Span, today: date, now: datetime) 
             status.append("Không có kỳ báo cáo")
         measured = None
         if task.measure:
-            first = max(span.start_date, min((p.start_date for p in periods), default=span.start_date))
-            last_day = min(span.end_date, max((p.end_date for p in periods), default=span.end_date))
+            # Over the task's periods within the range (a quarter's, or a year's four); the range itself when
+            # none of its periods falls in it (e.g. a one-off task reported on later).
+            inside = [p for p in periods if p.start_date <= span.end_date and p.end_date >= span.start_date]
+            first = max(span.start_date, min((p.start_date for p in inside), default=span.start_date))
+            last_day = min(span.end_date, max((p.end_date for p in inside), default=span.end_date))
             measured = measure(session, task.measure, first, last_day, now)
         out.append(ReportRow(task.number, task.content, task.lead, task.timing, "\n".join(d for d in done if d),
                              "\n".join(evidence), "\n".join(status), measured))
