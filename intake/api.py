@@ -390,6 +390,7 @@ def create_dossier():
         code=code,
         reception_point=_body_str(data, "reception_point") or "",
         request_summary=_body_str(data, "request_summary") or "",
+        late_entry_reason=_body_str(data, "late_entry_reason") or "",
     )
     return _dossier_response(dossier, 201, commit=True)
 

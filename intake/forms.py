@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from wtforms import (
+    BooleanField,
     DateField,
     DateTimeLocalField,
     HiddenField,
@@ -83,10 +84,13 @@ class DossierForm(Form):
     applicant_id_number = StringField("Số CCCD / hộ chiếu / mã số thuế", filters=[_strip],
                                       validators=[Length(max=32)])
     applicant_phone = StringField("Số điện thoại", filters=[_strip], validators=[Length(max=32)])
+    no_phone = BooleanField("Không có số điện thoại (tra cứu bằng 4 số cuối số giấy tờ)")
     applicant_email = StringField("Email", filters=[_strip],
                                   validators=[Length(max=255)])
     applicant_address = StringField("Địa chỉ", filters=[_strip], validators=[Length(max=500)])
     request_summary = TextAreaField("Nội dung yêu cầu giải quyết", filters=[_strip], validators=[Length(max=2000)])
+    late_entry_confirmed = BooleanField("Xác nhận ghi nhận muộn: hồ sơ đã được tiếp nhận vào thời điểm trên")
+    late_entry_reason = TextAreaField("Lý do ghi nhận muộn", filters=[_strip], validators=[Length(max=2000)])
     sets = WholeNumberField("Số bộ hồ sơ", default=1,
                         validators=[InputRequired("Nhập số bộ hồ sơ."),
                                     NumberRange(min=1, max=99, message="Số bộ hồ sơ từ 1 đến 99.")])

@@ -127,7 +127,8 @@ def _schemas() -> dict[str, Any]:
                                          "digits); organisation: tax code of 10 or 13 digits (0123456789-001)."},
             "phone": {"type": ["string", "null"], "maxLength": 32,
                       "description": "Vietnamese number: 10 digits starting with 0 (landline 11 digits "
-                                     "starting with 02); +84 accepted."},
+                                     "starting with 02); +84 accepted. May be missing: the dossier's "
+                                     "warnings then say the public look-up uses the ID number's last 4 digits."},
             "email": {"type": ["string", "null"], "maxLength": 255},
             "address": {"type": ["string", "null"], "maxLength": 2000},
         }, required=["name", "id_number"]),
@@ -152,6 +153,9 @@ def _schemas() -> dict[str, Any]:
                      "description": "A code already issued by the provincial system (kept as is, unique)."},
             "reception_point": {"type": ["string", "null"], "maxLength": 255},
             "request_summary": {"type": ["string", "null"], "maxLength": 2000},
+            "late_entry_reason": {"type": ["string", "null"], "maxLength": 2000,
+                                  "description": "Why a dossier is logged long after received_at (optional); "
+                                                 "kept in the received event."},
         }, required=["procedure_id", "applicant", "channel"]),
         "EventInput": _obj({
             "type": {"type": "string", "enum": EVENT_TYPES},
@@ -219,7 +223,8 @@ def _dossier_properties() -> dict[str, Any]:
         "warnings": {"type": "array", "items": STR,
                      "description": "What the desk should act on, in Vietnamese: e.g. the deadline is counted "
                                     "over a year whose calendar is only estimated (an administrator should "
-                                    "confirm the year). Empty when there is nothing to say."},
+                                    "confirm the year); an individual applicant without a phone. Empty when "
+                                    "there is nothing to say."},
         "version": INT,
     }
 

@@ -98,6 +98,26 @@ NOTE_LABELS = {
     "cancelled": "Lý do hủy (nhập nhầm)",
 }
 DANGER_ACTIONS = {"returned_unprocessed", "withdrawn", "cancelled"}
+# Each confirmation and each "done" message written whole (labels already say "hồ sơ": pasting a
+# label before "hồ sơ {code}" read "trả lại hồ sơ hồ sơ ...").
+CONFIRM_MESSAGES = {
+    "returned_unprocessed": "Trả lại hồ sơ {code} cho người nộp, không giải quyết?",
+    "withdrawn": "Ghi nhận người nộp rút hồ sơ {code}?",
+    "cancelled": "Hủy hồ sơ {code} vì nhập nhầm? Hồ sơ giữ mã nhưng không tính vào thống kê.",
+}
+DONE_MESSAGES = {
+    "forwarded": "Đã chuyển hồ sơ {code} cho đơn vị xử lý.",
+    "step_handed_over": "Đã chuyển hồ sơ {code} sang bước xử lý tiếp theo.",
+    "supplement_requested": "Đã yêu cầu bổ sung, hoàn thiện hồ sơ {code}. In phiếu yêu cầu bổ sung để gửi người nộp.",
+    "supplement_received": "Đã nhận hồ sơ bổ sung của hồ sơ {code}.",
+    "extended": "Đã gia hạn hồ sơ {code}. In phiếu xin lỗi và hẹn lại ngày trả kết quả.",
+    "finished": "Đã ghi nhận kết quả giải quyết hồ sơ {code}.",
+    "handed_over": "Đã trả kết quả hồ sơ {code} cho người nộp.",
+    "returned_unprocessed": "Đã trả lại hồ sơ {code} cho người nộp.",
+    "withdrawn": "Đã ghi nhận người nộp rút hồ sơ {code}.",
+    "cancelled": "Đã hủy hồ sơ {code} (nhập nhầm).",
+    "stopped": "Đã dừng giải quyết hồ sơ {code}.",
+}
 
 FLAG_LABELS = {
     "overdue": ("Quá hạn", "danger"),
@@ -331,12 +351,15 @@ def new_dossier():
     else:
         documents, doc_errors = _catalog_documents(procedure), []
 
+    late_entry = False
     if request.method == "POST" and "load" not in request.form and not form.form_errors:
         valid = form.validate_on_submit()
+        received_raw = request.form.get("received_at", "").strip()
+        # Untouched default → the instant of saving (to the second); edited → the officer's time.
+        received_at = None if received_raw in ("", default_received) else form.received_at.data
+        late_entry = _is_late_entry(received_at)
+        valid = _check_desk_rules(form, late_entry) and valid  # every error of the submit at once
         if valid and not doc_errors:
-            received_raw = request.form.get("received_at", "").strip()
-            # Untouched default → the instant of saving (to the second); edited → the officer's time.
-            received_at = None if received_raw in ("", default_received) else form.received_at.data
             chosen = [{"name": d["name"], "kind": d["kind"], "count": d["count"]}
                       for d in documents if d["take"] and d["name"]]
             try:
@@ -358,6 +381,7 @@ def new_dossier():
                     code=form.code.data or None,
                     reception_point=form.reception_point.data or "",
                     request_summary=form.request_summary.data or "",
+                    late_entry_reason=(form.late_entry_reason.data or "") if late_entry else "",
                 )
             except services.IntakeError as exc:
                 db.session.rollback()
@@ -380,8 +404,59 @@ def new_dossier():
     return render_template(
         "intake/new.html", form=form, procedures=procedures, procedure=procedure, documents=documents,
         doc_errors=doc_errors, kind_choices=DOCUMENT_KIND_CHOICES, default_received=default_received,
-        preview=preview_for(procedure, received_for_preview),
+        preview=preview_for(procedure, received_for_preview), late_entry=late_entry,
+        late_entry_days=LATE_ENTRY_WORKING_DAYS,
     ), status
+
+
+LATE_ENTRY_WORKING_DAYS = 3
+NO_PHONE_MESSAGE = ("Nhập số điện thoại của người nộp, hoặc đánh dấu “Không có số điện thoại” "
+                    "(khi đó tra cứu bằng 4 số cuối số giấy tờ).")
+
+
+def _is_late_entry(received_at: datetime | None) -> bool:
+    """A reception time more than 3 working days before now (the desk must confirm it and say why)."""
+    if not isinstance(received_at, datetime):
+        return False
+    try:
+        return calendar_for(db.session).add_working_days(received_at, LATE_ENTRY_WORKING_DAYS) < now()
+    except ValueError:  # outside the calendar: receive_dossier explains it on the field
+        return False
+
+
+def _add_error(field, message: str) -> None:
+    field.errors = list(field.errors or []) + [message]
+
+
+def _check_desk_rules(form: DossierForm, late_entry: bool) -> bool:
+    """The desk's own rules, checked with WTForms' so that every error of a submit shows at once
+    next to its field: the ID number, phone and e-mail as the service will check them; an individual's
+    phone unless "no phone" is ticked (issue 16); a confirmation and a reason for a late entry."""
+    ok = True
+    kind = form.applicant_kind.data if form.applicant_kind.data in services.APPLICANT_KINDS else "individual"
+    checks = [(form.applicant_id_number, lambda v: services.normalise_id_number(kind, v)),
+              (form.applicant_phone, services.normalise_phone), (form.applicant_email, services.normalise_email)]
+    for field, check in checks:
+        if field.errors:
+            continue
+        try:
+            check(field.data or "")
+        except services.IntakeError as exc:
+            _add_error(field, exc.message)
+            ok = False
+    if kind == "individual" and not (form.applicant_phone.data or "").strip() and not form.no_phone.data \
+            and not form.applicant_phone.errors:
+        _add_error(form.applicant_phone, NO_PHONE_MESSAGE)
+        ok = False
+    if late_entry:
+        if not form.late_entry_confirmed.data:
+            _add_error(form.late_entry_confirmed, f"Thời điểm tiếp nhận cách đây hơn {LATE_ENTRY_WORKING_DAYS} ngày "
+                                                  "làm việc: đánh dấu xác nhận nếu đúng là thời điểm đó.")
+            ok = False
+        if not (form.late_entry_reason.data or "").strip():
+            _add_error(form.late_entry_reason, "Nêu lý do ghi nhận muộn (được lưu cùng sự kiện tiếp nhận).")
+            ok = False
+    return ok
 
 
 @bp.route("/scan-cccd", methods=["POST"])
@@ -531,6 +606,7 @@ def _render_show(dossier: Dossier, *, overrides: dict | None = None, void_errors
         form = overrides.get(event_type) or _event_form(event_type, dossier)
         label, fields = ACTIONS[event_type]
         actions.append({"type": event_type, "label": label, "fields": fields, "form": form,
+                        "confirm": CONFIRM_MESSAGES.get(event_type, "").format(code=dossier.code),
                         "danger": event_type in DANGER_ACTIONS, "open": event_type in overrides})
     try:
         explanation = list(services.explain(db.session, dossier))
@@ -636,7 +712,7 @@ def add_event(code: str, event_type: str):
         db.session.rollback()
         return _back_with(code, STALE_MESSAGE, "warning")
     db.session.commit()
-    flash(f"Đã ghi nhận: {EVENT_LABELS.get(event_type, event_type).lower()}.", "success")
+    flash(DONE_MESSAGES.get(event_type, "Đã ghi nhận với hồ sơ {code}.").format(code=dossier.code), "success")
     return redirect(url_for("intake.show_dossier", code=dossier.code), code=303)
 
 

@@ -49,7 +49,15 @@ def deadline_warnings(session, received_at: datetime | None, deadline_at: dateti
     ]
 
 
+NO_PHONE_WARNING = ("Người nộp không có số điện thoại: tra cứu hồ sơ bằng mã hồ sơ và 4 số cuối số giấy tờ "
+                    "(giấy tiếp nhận ghi rõ).")
+
+
 def dossier_warnings(session, dossier) -> list[str]:
-    """The warnings of a stored dossier: its deadline (or appointment) over an estimated year."""
+    """The warnings of a stored dossier: its deadline (or appointment) over an estimated year; an
+    individual applicant without a phone (the look-up then uses the ID number's digits, issue 16)."""
     deadline = dossier.deadline_at or dossier.appointment_at
-    return deadline_warnings(session, dossier.received_at, deadline)
+    found = deadline_warnings(session, dossier.received_at, deadline)
+    if dossier.applicant_kind == "individual" and not (dossier.applicant_phone or "").strip():
+        found.append(NO_PHONE_WARNING)
+    return found

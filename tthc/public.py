@@ -64,7 +64,7 @@ PUBLIC_EVENT_LABELS = {
     "cancelled": "Hủy hồ sơ (nhập nhầm)",
 }
 
-NOT_FOUND_MESSAGE = ("Không tìm thấy hồ sơ khớp với mã hồ sơ và 4 số cuối điện thoại đã nhập. "
+NOT_FOUND_MESSAGE = ("Không tìm thấy hồ sơ khớp với mã hồ sơ và 4 chữ số đã nhập. "
                      "Vui lòng kiểm tra lại mã trên Giấy tiếp nhận hồ sơ và hẹn trả kết quả.")
 THROTTLED_MESSAGE = ("Bạn đã tra cứu sai quá nhiều lần. Vui lòng thử lại sau {minutes} phút, "
                      "hoặc liên hệ Bộ phận Tiếp nhận và Trả kết quả.")
@@ -153,9 +153,10 @@ def show_procedure(procedure_id: int):
 
 class LookupForm(Form):
     ma = StringField("Mã hồ sơ", validators=[DataRequired("Nhập mã hồ sơ."), Length(max=64, message="Mã hồ sơ quá dài.")])
-    so = StringField("4 số cuối điện thoại", validators=[
-        DataRequired("Nhập 4 số cuối số điện thoại của người nộp."),
-        Regexp(r"^\d{4}$", message="Nhập đúng 4 chữ số cuối của số điện thoại đã khai khi nộp hồ sơ.")])
+    so = StringField("4 số cuối điện thoại (hoặc của số giấy tờ nếu không khai điện thoại)", validators=[
+        DataRequired("Nhập 4 số cuối số điện thoại của người nộp (không khai điện thoại: 4 số cuối số giấy tờ)."),
+        Regexp(r"^\d{4}$", message="Nhập đúng 4 chữ số: cuối số điện thoại đã khai khi nộp hồ sơ (không khai "
+                                    "điện thoại: cuối số giấy tờ).")])
 
 
 class RatingForm(LookupForm):
@@ -179,14 +180,34 @@ def lookup_throttled(session_, ip: str, at) -> bool:
     return failures >= int(current_app.config.get("PUBLIC_LOOKUP_MAX_FAILURES", DEFAULT_MAX_FAILURES))
 
 
+def lookup_digits(dossier: Dossier) -> str:
+    """The 4 digits that open the look-up: the phone's last 4, or, for an applicant without a
+    phone ("không có số điện thoại" at the desk, issue 16), the last 4 digits of the ID number.
+    The receipt says which ones (intake/slips)."""
+    return phone_tail(dossier.applicant_phone) or phone_tail(dossier.applicant_id_number)
+
+
+def find_by_code(session_, code: str) -> Dossier | None:
+    """The dossier of ``code`` typed in any letter case: codes are unique as stored; the product's
+    own codes are upper case (``000.00.31.H49-...``), an external code is tried as typed, upper
+    and lower case (each an indexed equality, never a scan)."""
+    code = code.strip()
+    for candidate in dict.fromkeys((code, code.upper(), code.lower())):
+        dossier = session_.scalar(select(Dossier).where(Dossier.code == candidate))
+        if dossier is not None:
+            return dossier
+    return None
+
+
 def verify(session_, code: str, digits: str) -> Dossier | None:
-    """The dossier whose code is ``code`` and whose applicant's phone ends with ``digits``, or None.
+    """The dossier whose code is ``code`` (any letter case) and whose look-up digits
+    (:func:`lookup_digits`) are ``digits``, or None.
 
     The digits are compared in constant time, against a dummy value when the code is unknown,
     so that the work done does not tell a wrong code from a wrong phone."""
-    dossier = session_.scalar(select(Dossier).where(Dossier.code == code.strip()))
-    expected = phone_tail(dossier.applicant_phone) if dossier is not None else ""
-    # A dossier without a usable phone can never be looked up: compare against a value no input matches.
+    dossier = find_by_code(session_, code)
+    expected = lookup_digits(dossier) if dossier is not None else ""
+    # A dossier without usable digits can never be looked up: compare against a value no input matches.
     ok = hmac.compare_digest((expected or "----").encode(), digits.encode())
     return dossier if (dossier is not None and ok) else None
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 import os
 
@@ -25,7 +26,11 @@ def format_number(value, decimals: int = 0) -> str:
     """Vietnamese number format: '.' groups thousands, ',' marks decimals (1.234; 50,00)."""
     if value is None or value == "":
         return ""
-    text = f"{value:,.{decimals}f}"
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return str(value)
+    # Half up, as people round (97,125 -> 97,13), not the binary float's 97,12.
+    exact = Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    text = f"{exact:,.{decimals}f}"
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 

@@ -60,3 +60,16 @@ def test_the_total_row_sums_the_counts_and_recomputes_the_rate():
     assert (total.received, total.finished, total.in_progress, total.on_time_rate) == (5, 4, 1, 0.75)
     assert rows[0].on_time_rate == 0.5 and rows[1].on_time_rate == 1.0
     assert SummaryRow(label="empty").on_time_rate is None
+
+
+def test_summary_counts_and_rates_stay_numbers_with_a_number_format():
+    """Issue 16: the viewer's locale renders the separators (1.234 / 50,00 % in Vietnamese), so the
+    cells hold numbers and carry the format code, never text such as "1.234"."""
+    rows = [SummaryRow(label="a", early=1234, late=1234)]
+    ws = load_workbook(io.BytesIO(summary_workbook(HEADER, "Lĩnh vực", rows, total_row(rows))))["Báo cáo"]
+    line = next(r for r in range(1, 30) if ws.cell(r, 2).value == "a")
+    counts = [ws.cell(line, c) for c in range(3, 16)]
+    rate = ws.cell(line, 16)
+    assert any(c.value == 1234 for c in counts)
+    assert all(c.number_format == "#,##0" for c in counts if isinstance(c.value, int))
+    assert (rate.value, rate.number_format) == (0.5, "0.00%")

@@ -141,3 +141,138 @@ def test_the_new_dossier_form_has_the_scan_field_and_its_script_is_a_static_file
     assert 'id="cccd-scan"' in html and "F2" in html
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "no inline script (CSP)"
     assert not re.search(r"\son[a-z]+=", html), "no inline event handler (CSP)"
+
+
+# -- no surprises: phone, late entry, look-up ------------------------------------------------------
+
+
+def new_form(client, desk, **overrides):
+    data = {
+        "procedure_id": str(desk.procedure_id), "loaded_procedure": str(desk.procedure_id), "channel": "direct",
+        "applicant_kind": "individual", "applicant_name": "Nguyễn Văn An", "applicant_id_number": "079203001234",
+        "applicant_phone": "0912345678", "sets": "1", "received_at": "",
+        "doc_name": ["Đơn đề nghị", ""], "doc_kind": ["original", "original"], "doc_count": ["1", "1"],
+        "doc_take": ["0"], "csrf_token": csrf_token(client, "/dossiers/new"),
+    }
+    data.update(overrides)
+    return client.post("/dossiers/new", data=data)
+
+
+def test_an_empty_desk_form_shows_every_error_at_once_next_to_its_field(client, auth, desk):
+    login(auth, "tiepnhan")
+    response = new_form(client, desk, procedure_id="", applicant_name="", applicant_id_number="",
+                        applicant_phone="", applicant_email="khong-phai-email", sets="")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    for message in ("Chọn thủ tục hành chính.", "Nhập tên người nộp hồ sơ.", "Nhập số CCCD/hộ chiếu",
+                    "Nhập số điện thoại của người nộp, hoặc đánh dấu", "Địa chỉ thư điện tử không hợp lệ.",
+                    "Nhập số bộ hồ sơ."):
+        assert message in html, message
+
+
+def test_an_individuals_phone_is_required_unless_no_phone_is_ticked(app, client, auth, desk):
+    login(auth, "tiepnhan")
+    refused = new_form(client, desk, applicant_phone="")
+    assert refused.status_code == 422 and "Không có số điện thoại" in refused.get_data(as_text=True)
+
+    saved = new_form(client, desk, applicant_phone="", no_phone="y")
+    assert saved.status_code == 303
+    code = saved.headers["Location"].split("/dossiers/")[1].split("?")[0]
+    receipt = client.get(f"/dossiers/{code}/receipt").get_data(as_text=True)
+    assert "4 số cuối số giấy tờ (người nộp không có số điện thoại)" in receipt
+    assert "không có số điện thoại" in client.get(f"/dossiers/{code}").get_data(as_text=True)
+
+    # An organisation may have no phone.
+    assert new_form(client, desk, applicant_kind="organisation", applicant_id_number="0123456789",
+                    applicant_phone="").status_code == 303
+
+
+def lookup(client, code, digits):
+    return client.post("/tra-cuu", data={"ma": code, "so": digits, "csrf_token": csrf_token(client, "/tra-cuu")})
+
+
+def test_the_look_up_takes_the_code_in_any_letter_case(app, client, desk):
+    code = receive(app, desk)
+    assert "H49" in code
+    for typed in (code.lower(), code.upper(), f"  {code.lower()} "):
+        html = lookup(client, typed, "5678").get_data(as_text=True)
+        assert code in html and "Không tìm thấy" not in html, typed
+
+
+def test_an_applicant_without_a_phone_looks_up_with_the_id_numbers_last_digits(app, client, desk):
+    code = receive(app, desk, phone="")
+    assert code in lookup(client, code.lower(), "1234").get_data(as_text=True)  # ID 079203001234
+    assert "Không tìm thấy" in lookup(client, code, "5678").get_data(as_text=True)
+
+
+def test_a_reception_time_over_3_working_days_ago_asks_confirmation_and_a_reason(app, client, auth, desk):
+    login(auth, "tiepnhan")
+    past = (now() - timedelta(days=10)).replace(hour=9, minute=15, second=0, microsecond=0)
+    while past.weekday() >= 5:
+        past -= timedelta(days=1)
+    typed = past.strftime("%Y-%m-%dT%H:%M")
+
+    asked = new_form(client, desk, received_at=typed)
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 422 and 'id="late-entry"' in html and "Nêu lý do ghi nhận muộn" in html
+
+    saved = new_form(client, desk, received_at=typed, late_entry_confirmed="y",
+                     late_entry_reason="Mất điện, ghi sổ tay rồi nhập lại")
+    assert saved.status_code == 303
+    code = saved.headers["Location"].split("/dossiers/")[1].split("?")[0]
+    with app.app_context():
+        from tthc.models import Dossier
+
+        dossier = db.session.scalar(select(Dossier).where(Dossier.code == code))
+        assert dossier.received_at == past
+        assert dossier.events[0].data["late_entry_reason"] == "Mất điện, ghi sổ tay rồi nhập lại"
+
+    # A time edited within 3 working days needs no confirmation.
+    recent = now().replace(second=0, microsecond=0) - timedelta(minutes=30)
+    assert new_form(client, desk, received_at=recent.strftime("%Y-%m-%dT%H:%M")).status_code in (303, 422)
+
+
+def test_the_api_accepts_a_missing_phone_with_a_warning_and_a_late_entry_reason(app, client, desk):
+    from tthc.accounts import issue_token
+
+    with app.app_context():
+        token = issue_token(db.session, _user("tiepnhan"), "desk")
+        db.session.commit()
+    past = (now() - timedelta(days=10)).replace(microsecond=0)
+    response = client.post("/api/v1/dossiers", headers={"Authorization": f"Bearer {token}"}, json={
+        "procedure_id": desk.procedure_id, "channel": "direct", "received_at": past.strftime("%Y-%m-%dT%H:%M"),
+        "late_entry_reason": "Nhập bù từ sổ giấy",
+        "applicant": {"kind": "individual", "name": "Trần Văn Bình", "id_number": "079203004321"}})
+    assert response.status_code == 201, response.json
+    assert any("không có số điện thoại" in w for w in response.json["warnings"])
+    with app.app_context():
+        from tthc.models import Dossier
+
+        dossier = db.session.scalar(select(Dossier).where(Dossier.code == response.json["code"]))
+        assert dossier.events[0].data["late_entry_reason"] == "Nhập bù từ sổ giấy"
+
+
+def test_confirmations_and_done_messages_read_naturally(app, client, auth, desk):
+    code = receive(app, desk)
+    login(auth, "tiepnhan")
+    html = client.get(f"/dossiers/{code}").get_data(as_text=True)
+    assert f'data-confirm="Trả lại hồ sơ {code} cho người nộp, không giải quyết?"' in html
+    assert not re.search(r"hồ sơ\s+hồ sơ", html, re.I)
+    with app.app_context():
+        from tthc.models import Dossier
+
+        version = db.session.scalar(select(Dossier.version).where(Dossier.code == code))
+    client.post(f"/dossiers/{code}/events/forwarded", data={
+        "forwarded-version": str(version), "forwarded-unit_id": str(desk.unit_id),
+        "csrf_token": csrf_token(client, f"/dossiers/{code}")})
+    html = client.get(f"/dossiers/{code}").get_data(as_text=True)
+    assert f"Đã chuyển hồ sơ {code} cho đơn vị xử lý." in html
+    assert not re.search(r"hồ sơ\s+hồ sơ", html, re.I)
+
+
+def test_pages_show_numbers_in_vietnamese_format():
+    from tthc.templating import format_number, format_percent
+
+    assert (format_number(1234), format_number(1234567), format_number(12)) == ("1.234", "1.234.567", "12")
+    assert (format_percent(50), format_percent(97.125), format_percent(None)) == ("50,00 %", "97,13 %", "")
+    assert format_number(1234.5, 1) == "1.234,5"

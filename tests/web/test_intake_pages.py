@@ -279,7 +279,7 @@ def test_the_whole_journey_through_the_action_forms(client, auth, app, desk):
     assert response.status_code == 303
     assert dossier_state(app, code).status == "handed_over"
     html = client.get(f"/dossiers/{code}").get_data(as_text=True)
-    assert "Đã ghi nhận: trả kết quả cho người nộp." in html
+    assert f"Đã trả kết quả hồ sơ {code} cho người nộp." in html  # issue 16: confirmations written whole
     assert "Trả kết quả cho người nộp" in html and "Có kết quả giải quyết" in html
 
 

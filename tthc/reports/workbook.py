@@ -32,6 +32,8 @@ NATIONAL_NAME = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 NATIONAL_MOTTO = "Độc lập - Tự do - Hạnh phúc"
 RISKY_PREFIXES = ("=", "+", "-", "@")
 PERCENT_FORMAT = "0.00%"
+# Counts: a thousands separator, which the viewer's locale renders ("1.234" in Vietnamese); cells stay numbers.
+COUNT_FORMAT = "#,##0"
 
 Target = Union[str, IO[bytes], None]
 
@@ -228,8 +230,7 @@ def _summary_line(ws, r: int, index, label: str, cells: list, font) -> None:
     _put(ws, f"B{r}", label, font, LEFT, border=BORDER)
     for offset, value in enumerate(cells):
         cell = _put(ws, f"{get_column_letter(3 + offset)}{r}", value, font, CENTER, border=BORDER)
-        if offset == len(cells) - 1:
-            cell.number_format = PERCENT_FORMAT
+        cell.number_format = PERCENT_FORMAT if offset == len(cells) - 1 else COUNT_FORMAT
 
 
 def _satisfaction_line(ws, r: int, row, font) -> None:
@@ -237,8 +238,7 @@ def _satisfaction_line(ws, r: int, row, font) -> None:
     cells = row.satisfaction_cells() if hasattr(row, "satisfaction_cells") else [0, 0, None]
     for offset, value in enumerate(cells):
         cell = _put(ws, f"{get_column_letter(17 + offset)}{r}", value, font, CENTER, border=BORDER)
-        if offset == 2:
-            cell.number_format = PERCENT_FORMAT
+        cell.number_format = PERCENT_FORMAT if offset == 2 else COUNT_FORMAT
 
 
 def _chart_sheet(wb: Workbook, rows: Sequence, total, first_data: int, total_row: int, dimension_label: str,
