@@ -195,7 +195,9 @@ def test_a_bad_document_count_is_refused(client, auth, desk):
 def test_a_dossier_coded_by_the_provincial_centre_keeps_its_code(app, client, auth, desk):
     login(auth, "tiepnhan")
     data = new_dossier_form(desk, code="H49.38-250305-0007", reception_point="Trung tâm Phục vụ hành chính công tỉnh",
-                            channel="online", submitted_at="2025-03-05T08:00", received_at="2025-03-05T09:00")
+                            channel="online", submitted_at="2025-03-05T08:00", received_at="2025-03-05T09:00",
+                            # logged long after its reception: the desk confirms it and says why (issue 16)
+                            late_entry_confirmed="y", late_entry_reason="Nhập từ hệ thống của tỉnh")
     response = post_new(client, data)
     assert response.status_code == 303
     state = dossier_state(app, "H49.38-250305-0007")

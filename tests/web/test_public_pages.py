@@ -330,9 +330,9 @@ def test_dashboard_shows_the_satisfaction_rate_per_unit_in_the_period(app, clien
     html = text(client.get("/dashboard"))
     table = re.search(r'<table class="data" id="by-unit">(.*?)</table>', html, re.S).group(1)
     row = re.search(rf'data-key="{rated.unit_id}">(.*?)</tr>', table, re.S).group(1)
-    assert 'data-sat="1/2">50.00%' in row
+    assert 'data-sat="1/2">50,00 %' in row
     total = re.search(r'data-key="total">(.*?)</tr>', table, re.S).group(1)
-    assert 'data-sat="1/2">50.00%' in total
+    assert 'data-sat="1/2">50,00 %' in total
     # The next period has no rating yet: the cell is blank.
     monkeypatch.setattr("deadlines.dashboard.clock_now", lambda: datetime(2026, 4, 20, 10, 0))
     html = text(client.get("/dashboard"))
@@ -374,4 +374,4 @@ def test_monthly_report_has_a_separate_satisfaction_group_per_unit(app, client, 
     html = text(client.get("/reports/?type=summary&period=2026-04&by=unit"))
     assert "Mức độ hài lòng" in html and "Tỷ lệ hài lòng (%)" in html
     assert re.search(r'<th class="num" data-sat="1">2</th>\s*<th class="num" data-sat="2">1</th>\s*'
-                     r'<th class="num" data-sat="3">50.00</th>', html)
+                     r'<th class="num" data-sat="3">50,00</th>', html)
