@@ -182,6 +182,11 @@ class ReviewRow:
         return self.limit_unit in WORKING_UNITS or self.limit_unit in CALENDAR_UNITS
 
     @property
+    def decimals(self) -> int:
+        """Times used are whole in calendar units, two decimals in working units."""
+        return 0 if self.limit_unit in CALENDAR_UNITS else 2
+
+    @property
     def units_differ(self) -> bool:
         return bool(self.statutory_unit) and self.statutory_unit != self.limit_unit
 
@@ -193,13 +198,6 @@ class ReviewRow:
 
     def statutory_text(self) -> str:
         return _limit_text(self.statutory_amount, self.statutory_unit)
-
-    def cut_text(self) -> str:
-        if self.proposed is None:
-            return ""
-        if self.units_differ:
-            return OTHER_UNIT
-        return "" if self.cut is None else f"{self.cut:.2f}".replace(".", ",")
 
     def finish(self, coverage) -> None:
         """Compute the statistics from the collected times used (then dropped: only numbers stay)."""
