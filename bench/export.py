@@ -231,7 +231,7 @@ def register_range(url: str, rows: int) -> tuple[str, str, int]:
     engine = create_engine(url)
     with engine.connect() as conn:
         last = conn.scalar(text("select max(received_at) from dossier"))
-        first = conn.scalar(text("select received_at from dossier order by received_at desc offset :k limit 1"),
+        first = conn.scalar(text("select received_at from dossier order by received_at desc limit 1 offset :k"),
                             {"k": rows - 1})
         first_day, last_day = first.date() + timedelta(days=1), last.date()
         count = conn.scalar(text("select count(*) from dossier where received_at >= :a and received_at < :b"),

@@ -212,10 +212,18 @@ def test_the_summary_identity_holds_on_every_row_for_every_grouping_over_months(
 # -- the register (form 06) ---------------------------------------------------------------------------
 
 
+def shown(cell):
+    """A cell as printed: a datetime must carry the receipt's format and reads hh:mm dd/mm/yyyy."""
+    if isinstance(cell.value, datetime):
+        assert cell.number_format == "hh:mm dd/mm/yyyy", cell.coordinate
+        return cell.value.strftime("%H:%M %d/%m/%Y")
+    return cell.value
+
+
 def read_register(data: bytes):
     ws = load_workbook(io.BytesIO(data))["Sổ theo dõi hồ sơ"]
     head = next(r for r in range(1, 20) if ws.cell(r, 1).value == "Số TT")
-    rows = [[c.value for c in row] for row in ws.iter_rows(min_row=head + 2)]
+    rows = [[shown(c) for c in row] for row in ws.iter_rows(min_row=head + 2)]
     return ws, head, rows
 
 
@@ -279,7 +287,7 @@ def test_the_register_for_a_unit_lists_only_its_dossiers(app, dataset):
 def read_late(data: bytes):
     ws = load_workbook(io.BytesIO(data))["Hồ sơ quá hạn"]
     head = next(r for r in range(1, 20) if ws.cell(r, 1).value == "STT")
-    return ws, [[c.value for c in row] for row in ws.iter_rows(min_row=head + 2)]
+    return ws, [[shown(c) for c in row] for row in ws.iter_rows(min_row=head + 2)]
 
 
 def test_the_late_list_has_the_finished_late_then_the_overdue_with_days_apology_and_reason(app, dataset):

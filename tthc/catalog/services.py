@@ -35,6 +35,7 @@ from tthc.models import (
     ProcedureStep,
     Unit,
 )
+from tthc.reports.workbook import Column, table_workbook
 from tthc.text import fold
 
 # The columns of procedures_sample.csv, in order; an export writes them first.
@@ -59,7 +60,6 @@ DOCUMENT_KINDS = tuple(DOCUMENT_KIND_LABELS)
 BLANK_LIMIT_REASON = "Chưa có thời hạn giải quyết trong tệp nguồn: cần bổ sung trước khi áp dụng"
 MAX_ROWS = 20000
 MAX_AMOUNT = 9999  # no procedure runs 10 000 units; also keeps PostgreSQL's INTEGER safe
-FORMULA_PREFIXES = ("=", "+", "-", "@")
 
 # Snapshot of a procedure for the audit log.
 AUDIT_FIELDS = [
@@ -568,56 +568,20 @@ def export_rows(session) -> Iterable[list[Any]]:
         ]
 
 
-def build_workbook(headers: list[tuple[str, int]], rows: Iterable[list[Any]], title: str) -> bytes:
-    """A pure .xlsx builder: Times New Roman, bold frozen header, set widths, A4 landscape.
-
-    Text is always written as text: a value starting with = + - @ is never a
-    formula (it is typed as a string and quote-prefixed, so Excel keeps it as
-    text even when the cell is edited).
-    """
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(title=title[:31])
-    ws.freeze_panes = "A2"
-    for i, (_, width) in enumerate(headers, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = 9  # A4
-    ws.print_title_rows = "1:1"
-    font, bold = Font(name="Times New Roman", size=12), Font(name="Times New Roman", size=12, bold=True)
-    wrap = Alignment(wrap_text=True, vertical="top")
-
-    header_cells = []
-    for label, _ in headers:
-        cell = WriteOnlyCell(ws, value=label)
-        cell.font, cell.alignment = bold, Alignment(wrap_text=True, vertical="center", horizontal="center")
-        header_cells.append(cell)
-    ws.append(header_cells)
-    for values in rows:
-        cells = []
-        for value in values:
-            cell = WriteOnlyCell(ws, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # openpyxl would make "=..." a formula
-                if value.startswith(FORMULA_PREFIXES):
-                    cell.quotePrefix = True
-            cell.font, cell.alignment = font, wrap
-            cells.append(cell)
-        ws.append(cells)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+_NUMBER_COLUMNS = {"limit_amount", "committed_amount", "documents", "steps"}
 
 
 def export_workbook(session) -> bytes:
-    """The whole catalog as .xlsx; the first columns are the import file's, so it can be re-imported."""
-    headers = [(f"{COLUMN_LABELS[c]} ({c})", _IMPORT_WIDTHS[c]) for c in IMPORT_COLUMNS]
-    headers += [(label, width) for _, label, width in EXPORT_EXTRA_COLUMNS]
-    return build_workbook(headers, export_rows(session), "Danh mục thủ tục")
+    """The whole catalog as .xlsx; the first columns are the import file's, so it can be re-imported.
+
+    Built by the one workbook helper (tthc.reports.workbook): text is never written as a formula,
+    the sheet prints on A4 landscape with borders, wrapped text and the header row on every page.
+    """
+    columns = [Column(f"{COLUMN_LABELS[c]} ({c})", _IMPORT_WIDTHS[c], "int" if c in _NUMBER_COLUMNS else "text")
+               for c in IMPORT_COLUMNS]
+    columns += [Column(label, width, "int" if key in _NUMBER_COLUMNS else "text")
+                for key, label, width in EXPORT_EXTRA_COLUMNS]
+    return table_workbook("Danh mục thủ tục", columns, export_rows(session), numbered=False)
 
 
 def count_procedures(session) -> int:

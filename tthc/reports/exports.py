@@ -11,7 +11,7 @@ from typing import Callable, Optional
 
 from flask import current_app
 
-from tthc import audit
+from tthc import audit, papers
 from tthc.params import parse_id
 from tthc.models import Unit
 from tthc.reports import periods, queries
@@ -19,9 +19,17 @@ from tthc.reports.workbook import ReportHeader, Target, late_workbook, register_
 
 REPORT_TYPES = {
     "summary": "Tình hình, kết quả giải quyết TTHC",
-    "register": "Sổ theo dõi hồ sơ (mẫu 06)",
+    "register": "Sổ theo dõi hồ sơ (mẫu 07; mẫu 06 cho kỳ kết thúc trước 15/09/2025)",
     "late": "Danh sách hồ sơ quá hạn",
 }
+
+
+def report_label(kind: str, period=None) -> str:
+    """The report's name; the register's names the form in force at the period's last day."""
+    if kind == "register" and period is not None:
+        form = papers.register_form_for(period.last_day)
+        return f"{form.name} (mẫu {form.number}, Thông tư {form.circular})"
+    return REPORT_TYPES[kind]
 SUMMARY_TITLE = "Báo cáo tình hình, kết quả giải quyết thủ tục hành chính"
 REGISTER_TITLE = "Sổ theo dõi hồ sơ"
 LATE_TITLE = "Danh sách hồ sơ giải quyết quá hạn và đang quá hạn"
@@ -114,6 +122,7 @@ def build_register(session, period, unit: Optional[Unit], now: datetime, *, mask
                    target: Target = None):
     rows = queries.register_rows(session, period, unit.id if unit else None, mask_personal=mask_personal)
     header = header_for(REGISTER_TITLE, period, now, extra=_unit_note(unit))
+    header.form_label = papers.register_form_for(period.last_day).label  # the set in force at the range's end
     return register_workbook(header, queries.REGISTER_HEADERS, rows, target)
 
 

@@ -369,14 +369,15 @@ def _register_note(status: str, result: str | None, extended: bool) -> str:
 
 
 def register_rows(session, period: Period, unit_id: int | None = None, *, mask_personal: bool = False) -> Iterator[tuple]:
-    """Form 06 rows, streamed; phones masked for roles that do not need them (Decree 13/2023)."""
+    """Register rows (form 06 of 2018, 07 of 2025), streamed, dates as datetimes (the workbook writes
+    them ``hh:mm dd/mm/yyyy``); phones masked for roles that do not need them (Decree 13/2023)."""
     stmt = register_statement(period.start, period.end, unit_id)
     for (number, code, procedure, sets, name, address, phone, unit, received, appointment, forwarded, finished,
          handed_over, status, result, extended) in _stream(session, stmt):
         phone = mask(phone) if mask_personal else (phone or "")
         contact = ", ".join(part for part in (address or "", phone) if part)
-        yield (number, code, procedure, sets, name, contact, unit or "", _dt(received), _dt(appointment),
-               _dt(forwarded), _dt(finished), _dt(handed_over), "", _register_note(status, result, extended))
+        yield (number, code, procedure, sets, name, contact, unit or "", received, appointment,
+               forwarded, finished, handed_over, "", _register_note(status, result, extended))
 
 
 # -- the late and overdue list ------------------------------------------------------------------------
@@ -405,8 +406,8 @@ class LateRow:
     reason: str
 
     def cells(self, number: int) -> tuple:
-        return (number, self.code, self.procedure, self.unit, _dt(self.received_at), _dt(self.original_deadline_at),
-                _dt(self.new_deadline_at) if self.apology else "", _dt(self.finished_at),
+        return (number, self.code, self.procedure, self.unit, self.received_at, self.original_deadline_at,
+                self.new_deadline_at if self.apology else None, self.finished_at,
                 "Đã giải quyết, quá hạn" if self.state == "late" else "Đang giải quyết, quá hạn",
                 self.working_days_late, "Có" if self.apology else "Không", self.reason)
 

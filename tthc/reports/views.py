@@ -10,6 +10,7 @@ import io
 import itertools
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Optional
 
 from flask import abort, render_template, request, send_file
@@ -99,13 +100,19 @@ def index():
     c = _choice(request.args)
     units = db.session.scalars(select(Unit).order_by(Unit.name)).all()
     context = {"c": c, "units": units, "types": exports.REPORT_TYPES, "dimensions": queries.DIMENSION_LABELS,
-               "preview": None}
+               "preview": None,
+               "title": exports.report_label(c.type, c.period) if c.period is not None and not c.error else ""}
     status = 200
     if c.error:
         status = 400
     elif request.args:
         context["preview"] = _preview(c)
     return render_template("reports/index.html", **context), status
+
+
+def _shown(row) -> list:
+    """A workbook row for the page: datetimes as the workbook shows them (hh:mm dd/mm/yyyy)."""
+    return [v.strftime("%H:%M %d/%m/%Y") if isinstance(v, datetime) else v for v in row]
 
 
 def _preview(c: Choice) -> dict:
@@ -119,12 +126,13 @@ def _preview(c: Choice) -> dict:
         rows = list(itertools.islice(
             queries.register_rows(db.session, c.period, unit_id, mask_personal=_masks_personal_data()),
             PREVIEW_ROWS + 1))
-        return {"headers": queries.REGISTER_HEADERS, "rows": rows[:PREVIEW_ROWS], "more": len(rows) > PREVIEW_ROWS}
+        return {"headers": queries.REGISTER_HEADERS, "rows": [_shown(r) for r in rows[:PREVIEW_ROWS]],
+                "more": len(rows) > PREVIEW_ROWS}
     late_days = exports.hooks().late_days(db.session)
     rows = list(itertools.islice(queries.late_rows(db.session, c.period, late_days, now=current, unit_id=unit_id,
                                                    state_at=exports.hooks().state_at(db.session)),
                                  PREVIEW_ROWS + 1))
-    cells = [row.cells(i) for i, row in enumerate(rows[:PREVIEW_ROWS], 1)]
+    cells = [_shown(row.cells(i)) for i, row in enumerate(rows[:PREVIEW_ROWS], 1)]
     return {"headers": queries.LATE_HEADERS, "rows": cells, "more": len(rows) > PREVIEW_ROWS}
 
 

@@ -1,15 +1,19 @@
-"""The workbook builder: pure (openpyxl and the standard library only), returns bytes or writes a file.
+"""The one workbook builder: pure (openpyxl and the standard library only), returns bytes or writes a file.
 
-Features supply rows; views and the CLI only send or save what this returns.
+Features supply rows; views and the CLI only send or save what this returns. It serves the
+catalog export, the summary report, the register and the late list.
 - The summary report is small: openpyxl's normal mode, for the merged official
-  header (Circular 01/2018: parent agency and agency left, quốc hiệu and tiêu ngữ
-  right, number, place and date), the signature block and a chart sheet.
-- The register (form 06, A4) and the late list stream in ``write_only`` mode: memory
-  stays flat in the number of rows.
+  header (parent agency and agency left, quốc hiệu and tiêu ngữ right, number, place
+  and date), the signature block and a chart sheet.
+- The streamed tables (:class:`TableWriter`: the register, form 06 of 2018 / 07 of 2025,
+  the late list, the catalog export) are written in ``write_only`` mode: memory stays flat
+  in the number of rows; they print (thin borders, wrapped text, widths and row heights that
+  show every value whole, dates ``hh:mm dd/mm/yyyy``).
 - User text starting with ``= + - @`` is written as a text cell with a quote prefix,
-  never as a formula (formula injection); characters XML cannot hold are dropped.
-Every sheet: Times New Roman, A4, fit to one page wide, header rows frozen and
-repeated on every printed page.
+  never as a formula (formula injection): :func:`set_text_or_value`, the one guard;
+  characters XML cannot hold are dropped.
+Every sheet: Times New Roman, A4 (landscape for the tables), fit to one page wide, header
+rows frozen and repeated on every printed page, "Trang n/N" in the footer.
 """
 from __future__ import annotations
 
@@ -65,6 +69,7 @@ class ReportHeader:
         "Văn phòng UBND tỉnh;", "Sở Nội vụ;", "Giám đốc Sở (để báo cáo);", "Lưu: VT."])
     signer_title: str = "GIÁM ĐỐC"
     preparer_title: str = "NGƯỜI LẬP BIỂU"
+    form_label: str = ""  # "Mẫu số 07 – Thông tư 03/2025/TT-VPCP" on the forms (the register)
 
     def place_and_date(self) -> str:
         d = self.report_date
@@ -79,6 +84,21 @@ def clean_text(value: str) -> str:
 
 def is_risky(value) -> bool:
     return isinstance(value, str) and value.startswith(RISKY_PREFIXES)
+
+
+def set_text_or_value(cell, value) -> None:
+    """The one formula-injection guard: text is always a string cell (never a formula), quote-prefixed
+    when it starts with ``= + - @`` so that editing it in Excel keeps it text; characters an .xlsx cannot
+    hold are dropped. Other values are written as they are. (The streamed tables apply the same rule with
+    pre-styled cells, see :meth:`TableWriter.rows`.)"""
+    if isinstance(value, str):
+        value = clean_text(value)
+        cell.value = value
+        cell.data_type = "s"
+        if is_risky(value):
+            cell.quotePrefix = True
+    else:
+        cell.value = value
 
 
 def _finish(wb: Workbook, target: Target) -> Optional[bytes]:
@@ -113,16 +133,7 @@ def _put(ws, ref: str, value, font=FONT, alignment=CENTER, merge: Optional[str] 
     if merge:
         ws.merge_cells(merge)
     cell = ws[ref]
-    if isinstance(value, str):
-        value = clean_text(value)
-        if is_risky(value):
-            cell.value = value
-            cell.data_type = "s"
-            cell.quotePrefix = True
-        else:
-            cell.value = value
-    else:
-        cell.value = value
+    set_text_or_value(cell, value)
     cell.font = font
     cell.alignment = alignment
     if border is not None and merge:
@@ -279,34 +290,146 @@ def _chart_sheet(wb: Workbook, rows: Sequence, total, first_data: int, total_row
     ws.page_setup.fitToHeight = 1  # the chart and its table on one page
 
 
-# -- streamed lists (write_only) ----------------------------------------------------------------------
+# -- streamed tables (write_only): catalog export, register, late list -----------------------------------
+
+DATETIME_FORMAT = "hh:mm dd/mm/yyyy"  # the receipt's format (form 01)
+DATE_FORMAT = "dd/mm/yyyy"
+TABLE_FONT_SIZE = 10
+LINE_HEIGHT = 12.5  # points per line of 10 pt Times New Roman, with leading
+ROW_PADDING = 3.0
 
 
-class _Streamer:
-    """Header rows with styles and merges, then data rows appended as plain values."""
+@dataclass(frozen=True)
+class Column:
+    """One column of a streamed table: its title, width (Excel character units) and kind of value.
 
-    # The official header takes rows 1-7, the column titles row 8, their numbers row 9.
+    ``kind``: ``text`` (wrapped, left), ``center`` (wrapped, centred), ``int`` (centred),
+    ``number`` (right), ``datetime`` (``hh:mm dd/mm/yyyy``), ``date`` (``dd/mm/yyyy``).
+    """
+
+    label: str
+    width: float
+    kind: str = "text"
+
+
+def _chars_per_line(width: float) -> float:
+    # An Excel width unit is one digit of the default font (Calibri 11); 10 pt Times New Roman (or its
+    # metric twin Liberation Serif) sets about 1.45 average Vietnamese letters per unit (measured in
+    # LibreOffice's PDF). 1.35 per unit, less the cell's padding, errs low: rows a little taller, never cut.
+    return max(1.0, width * 1.35 - 1.0)
+
+
+class TableWriter:
+    """A streamed (``write_only``) table that prints: A4, thin borders on every cell, wrapped text, set
+    widths, each row as tall as its longest value, header rows repeated on every page, page numbers,
+    dates as ``hh:mm dd/mm/yyyy``. Memory stays flat in the number of rows: one styled cell per column
+    is reused for every row (openpyxl writes each row as it is appended), and a row's height is handed
+    to the writer and forgotten once the row is written.
+
+    With an official ``header`` (ReportHeader) the sheet opens with it (rows 1–7: agency and
+    quốc hiệu, the form number line, the title and subtitle), then the column titles (row 8) and their
+    numbers "(1)" … "(n)" (row 9), the rows repeated on every printed page. Without, the column titles
+    are row 1 (the catalog export, which must re-import).
+    """
+
     HEAD_ROW = 8
 
-    def __init__(self, title: str, widths: Sequence[float], landscape: bool = True):
-        self.wb = Workbook(write_only=True)
-        self.ws = self.wb.create_sheet(title)
+    def __init__(self, sheet_title: str, columns: Sequence[Column], *, header: Optional[ReportHeader] = None,
+                 numbered: bool = True, landscape: bool = True, freeze_columns: int = 0, head_height: float = 0,
+                 wb: Optional[Workbook] = None):
+        self.wb = wb or Workbook(write_only=True)
+        self.ws = self.wb.create_sheet(sheet_title[:31])
+        self.columns = list(columns)
         self.row = 0
-        self.widths = widths
+        n = len(self.columns)
         # write_only writes the sheet's properties, views and columns before the first row: set them now.
-        for i, width in enumerate(widths, 1):
-            self.ws.column_dimensions[get_column_letter(i)].width = width
-        self.ws.freeze_panes = f"C{self.HEAD_ROW + 2}"
-        _print_setup(self.ws, landscape=landscape, title_rows=f"{self.HEAD_ROW}:{self.HEAD_ROW + 1}")
+        for i, column in enumerate(self.columns, 1):
+            self.ws.column_dimensions[get_column_letter(i)].width = column.width
+        head = self.HEAD_ROW if header is not None else 1
+        last_head = head + (1 if numbered else 0)
+        self.ws.freeze_panes = f"{get_column_letter(freeze_columns + 1)}{last_head + 1}"
+        _print_setup(self.ws, landscape=landscape, title_rows=f"{head}:{last_head}")
+        self._cpl = [_chars_per_line(c.width) for c in self.columns]
+        self._wrapped = [i for i, c in enumerate(self.columns) if c.kind in ("text", "center")]
+        self._plain, self._quoted = self._cells(quoted=False), self._cells(quoted=True)
+        if header is not None:
+            self._official_header(header, n)
+        self._head(head_height)
+        if numbered:
+            self._styled([f"({i})" for i in range(1, n + 1)], FONT_SMALL, CENTER, BORDER)
 
-    def styled(self, values: Sequence, font=FONT, alignment=CENTER, border=None, merges: Sequence[tuple] = (),
-               height: Optional[float] = None) -> None:
+    # -- the data rows ---------------------------------------------------------------------------------
+
+    def _cells(self, *, quoted: bool) -> list:
+        font = Font(name=FONT_NAME, size=TABLE_FONT_SIZE)
+        cells = []
+        for column in self.columns:
+            cell = WriteOnlyCell(self.ws)
+            cell.font = font
+            cell.border = BORDER
+            horizontal = {"text": "left", "number": "right"}.get(column.kind, "center")
+            cell.alignment = Alignment(horizontal=horizontal, vertical="top", wrap_text=True)
+            if column.kind == "datetime":
+                cell.number_format = DATETIME_FORMAT
+            elif column.kind == "date":
+                cell.number_format = DATE_FORMAT
+            if quoted:
+                cell.quotePrefix = True
+            cells.append(cell)
+        return cells
+
+    def rows(self, rows: Iterable[Sequence]) -> int:
+        """Append data rows; returns how many. Text that starts like a formula is written as quoted text."""
+        ws, append = self.ws, self.ws.append
+        dims = ws.row_dimensions
+        plain, quoted, cpl, wrapped = self._plain, self._quoted, self._cpl, self._wrapped
+        width = len(self.columns)
+        count = 0
+        row_index = self.row
+        for values in rows:
+            row_index += 1
+            out = [None] * width
+            lines = 1
+            for i, value in enumerate(values):
+                if value is None or value == "":
+                    cell = plain[i]
+                    cell.value = None
+                    out[i] = cell
+                    continue
+                if isinstance(value, str):
+                    if ILLEGAL_CHARACTERS_RE.search(value):
+                        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+                    cell = quoted[i] if value.startswith(RISKY_PREFIXES) else plain[i]
+                    cell.value = value
+                    cell.data_type = "s"  # never a formula
+                else:
+                    cell = plain[i]
+                    cell.value = value
+                out[i] = cell
+            for i in wrapped:
+                value = values[i] if i < len(values) else None
+                if isinstance(value, str) and len(value) > cpl[i]:
+                    needed = _lines(value, cpl[i])
+                    if needed > lines:
+                        lines = needed
+            # The row's height, for the writer only (a plain dict: nothing kept once the row is written).
+            dims[row_index] = {"ht": f"{lines * LINE_HEIGHT + ROW_PADDING:g}", "customHeight": "1"}
+            append(out)
+            del dims[row_index]
+            count += 1
+        self.row = row_index
+        return count
+
+    # -- header rows -----------------------------------------------------------------------------------
+
+    def _styled(self, values: Sequence, font=FONT, alignment=CENTER, border=None, merges: Sequence[tuple] = (),
+                height: Optional[float] = None) -> None:
         self.row += 1
         cells = []
         for value in values:
-            cell = WriteOnlyCell(self.ws, value=None)
+            cell = WriteOnlyCell(self.ws)
             if value is not None:
-                self._set(cell, value)
+                set_text_or_value(cell, value)
             cell.font = font
             cell.alignment = alignment
             if border is not None:
@@ -318,35 +441,22 @@ class _Streamer:
             self.ws.merged_cells.add(f"{get_column_letter(first)}{self.row}:{get_column_letter(last)}{self.row}")
         self.ws.append(cells)
 
-    def _set(self, cell, value) -> None:
-        if isinstance(value, str):
-            value = clean_text(value)
-            cell.value = value
-            if is_risky(value):
-                cell.data_type = "s"
-                cell.quotePrefix = True
-        else:
-            cell.value = value
-
-    def official_header(self, header: ReportHeader, title: str, subtitle: str) -> None:
-        n = len(self.widths)
+    def _official_header(self, header: ReportHeader, n: int) -> None:
         split = max(2, n // 3)
         right = max(split + 1, n - max(4, n // 2) + 1)
         blank = [None] * n
 
-        def line(left, right_value, left_font, right_font):
+        def line(left, right_value, left_font, right_font, align=CENTER):
             values = list(blank)
-            values[0] = left
-            values[right - 1] = right_value
-            cells_fonts = (left_font, right_font)
+            values[0], values[right - 1] = left, right_value
             self.row += 1
             cells = []
             for i, value in enumerate(values, 1):
                 cell = WriteOnlyCell(self.ws)
                 if value is not None:
-                    self._set(cell, value)
-                    cell.font = cells_fonts[0] if i == 1 else cells_fonts[1]
-                    cell.alignment = CENTER
+                    set_text_or_value(cell, value)
+                    cell.font = left_font if i == 1 else right_font
+                    cell.alignment = align
                 cells.append(cell)
             self.ws.merged_cells.add(f"A{self.row}:{get_column_letter(split)}{self.row}")
             self.ws.merged_cells.add(f"{get_column_letter(right)}{self.row}:{get_column_letter(n)}{self.row}")
@@ -355,66 +465,75 @@ class _Streamer:
         line(header.parent_agency.upper(), NATIONAL_NAME, FONT, FONT_BOLD)
         line(header.agency.upper(), NATIONAL_MOTTO, FONT_BOLD, FONT_BOLD)
         line(header.number, header.place_and_date(), FONT, FONT_ITALIC)
+        line(None, header.form_label or None, FONT, Font(name=FONT_NAME, size=10, italic=True),
+             Alignment(horizontal="right", vertical="center"))
+        self._styled([header.title.upper()] + [None] * (n - 1), FONT_TITLE, merges=[(1, n)], height=22)
+        self._styled([header.subtitle] + [None] * (n - 1), FONT_ITALIC, merges=[(1, n)])
         self.row += 1
         self.ws.append([])
-        self.styled([title] + [None] * (n - 1), FONT_TITLE, merges=[(1, n)], height=22)
-        self.styled([subtitle] + [None] * (n - 1), FONT_ITALIC, merges=[(1, n)])
-        self.row += 1
-        self.ws.append([])
 
-    def head(self, labels: Sequence[str], height: float = 60) -> int:
-        self.styled(list(labels), FONT_SMALL_BOLD, CENTER, BORDER, height=height)
-        self.styled([f"({i})" for i in range(1, len(labels) + 1)], FONT_SMALL, CENTER, BORDER)
-        return self.row
+    def _head(self, height: float) -> None:
+        lines = max(_lines(c.label, _chars_per_line(c.width)) for c in self.columns)
+        self._styled([c.label for c in self.columns], FONT_SMALL_BOLD, CENTER, BORDER,
+                     height=height or lines * 14.0 + 4)
 
-    def rows(self, rows: Iterable[Sequence], text_columns: Sequence[int]) -> int:
-        """Append data rows as plain values (fast path); only risky text gets a styled text cell."""
-        ws = self.ws
-        append = ws.append
-        count = 0
-        for row in rows:
-            values = list(row)
-            for i in text_columns:
-                value = values[i]
-                if value and isinstance(value, str):
-                    if ILLEGAL_CHARACTERS_RE.search(value):
-                        value = values[i] = ILLEGAL_CHARACTERS_RE.sub("", value)
-                    if value.startswith(RISKY_PREFIXES):
-                        cell = WriteOnlyCell(ws)
-                        self._set(cell, value)
-                        values[i] = cell
-            append(values)
-            count += 1
-        self.row += count
-        return count
-
-    def finish(self, target: Target) -> Optional[bytes]:
+    def finish(self, target: Target = None) -> Optional[bytes]:
         return _finish(self.wb, target)
 
 
-REGISTER_WIDTHS = (7, 20, 34, 8, 22, 30, 22, 13, 13, 13, 13, 13, 10, 18)
+def _lines(text: str, per_line: float) -> int:
+    """Lines ``text`` takes when wrapped at about ``per_line`` characters (greedy, by words)."""
+    total = 0
+    for paragraph in text.split("\n"):
+        if len(paragraph) <= per_line:
+            total += 1
+            continue
+        lines, used = 1, 0
+        for word in paragraph.split():
+            size = len(word)
+            if used and used + 1 + size > per_line:
+                lines += 1
+                used = 0
+            while size > per_line:  # a word longer than the line is broken
+                lines += 1
+                size -= int(per_line)
+            used += (1 if used else 0) + size
+        total += lines
+    return total
+
+
+def table_workbook(sheet_title: str, columns: Sequence[Column], rows: Iterable[Sequence], *,
+                   header: Optional[ReportHeader] = None, numbered: bool = True, freeze_columns: int = 0,
+                   target: Target = None) -> Optional[bytes]:
+    """A workbook of one streamed table (see :class:`TableWriter`); bytes, or written to ``target``."""
+    writer = TableWriter(sheet_title, columns, header=header, numbered=numbered, freeze_columns=freeze_columns)
+    writer.rows(rows)
+    return writer.finish(target)
+
+
+# Form 06 (2018) / 07 (2025) "Sổ theo dõi hồ sơ": widths that print every value whole on A4 landscape.
+REGISTER_COLUMNS = (
+    ("int", 5), ("center", 25), ("text", 26), ("int", 7), ("text", 18), ("text", 22), ("text", 16),
+    ("datetime", 15.5), ("datetime", 15.5), ("datetime", 15.5), ("datetime", 15.5), ("datetime", 15.5),
+    ("text", 9), ("text", 16),
+)
 
 
 def register_workbook(header: ReportHeader, headers: Sequence[str], rows: Iterable[Sequence],
                       target: Target = None) -> Optional[bytes]:
-    """Form 06 "Sổ theo dõi hồ sơ" (Circular 01/2018), A4, streamed."""
-    s = _Streamer("Sổ theo dõi hồ sơ", REGISTER_WIDTHS)
-    s.official_header(header, header.title, header.subtitle)
-    head = s.head(headers, height=75)
-    assert head == s.HEAD_ROW + 1
-    s.rows(rows, text_columns=(1, 2, 4, 5, 6, 13))
-    return s.finish(target)
+    """The register (form 06 of Circular 01/2018, 07 of Circular 03/2025), A4 landscape, streamed."""
+    columns = [Column(label, width, kind) for label, (kind, width) in zip(headers, REGISTER_COLUMNS)]
+    return table_workbook("Sổ theo dõi hồ sơ", columns, rows, header=header, freeze_columns=2, target=target)
 
 
-LATE_WIDTHS = (6, 20, 34, 22, 13, 13, 13, 13, 16, 11, 11, 34)
+LATE_COLUMNS = (
+    ("int", 5), ("center", 25), ("text", 28), ("text", 18), ("datetime", 15.5), ("datetime", 15.5),
+    ("datetime", 15.5), ("datetime", 15.5), ("center", 13), ("number", 10), ("center", 9), ("text", 28),
+)
 
 
 def late_workbook(header: ReportHeader, headers: Sequence[str], rows: Iterable[Sequence],
                   target: Target = None) -> Optional[bytes]:
     """The list of dossiers finished late or overdue, with apologies and reasons, streamed."""
-    s = _Streamer("Hồ sơ quá hạn", LATE_WIDTHS)
-    s.official_header(header, header.title, header.subtitle)
-    head = s.head(headers, height=45)
-    assert head == s.HEAD_ROW + 1
-    s.rows(rows, text_columns=(1, 2, 3, 11))
-    return s.finish(target)
+    columns = [Column(label, width, kind) for label, (kind, width) in zip(headers, LATE_COLUMNS)]
+    return table_workbook("Hồ sơ quá hạn", columns, rows, header=header, freeze_columns=2, target=target)
