@@ -233,6 +233,8 @@ def register_range(url: str, rows: int) -> tuple[str, str, int]:
         last = conn.scalar(text("select max(received_at) from dossier"))
         first = conn.scalar(text("select received_at from dossier order by received_at desc limit 1 offset :k"),
                             {"k": rows - 1})
+        if isinstance(first, str):  # SQLite hands raw timestamps back as text
+            first, last = datetime.fromisoformat(first), datetime.fromisoformat(last)
         first_day, last_day = first.date() + timedelta(days=1), last.date()
         count = conn.scalar(text("select count(*) from dossier where received_at >= :a and received_at < :b"),
                             {"a": first_day, "b": last_day + timedelta(days=1)})
