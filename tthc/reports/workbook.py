@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import IO, Iterable, Optional, Sequence, Union
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.label import DataLabelList
 from openpyxl.styles import Alignment, Border, Font, Side
@@ -363,8 +364,8 @@ class TableWriter:
     def _cells(self, *, quoted: bool) -> list:
         font = Font(name=FONT_NAME, size=TABLE_FONT_SIZE)
         cells = []
-        for column in self.columns:
-            cell = WriteOnlyCell(self.ws)
+        for index, column in enumerate(self.columns, 1):
+            cell = _ColumnCell(self.ws, column=index)
             cell.font = font
             cell.border = BORDER
             horizontal = {"text": "left", "number": "right"}.get(column.kind, "center")
@@ -375,48 +376,70 @@ class TableWriter:
                 cell.number_format = DATE_FORMAT
             if quoted:
                 cell.quotePrefix = True
+            cell.fix_style()
             cells.append(cell)
         return cells
 
     def rows(self, rows: Iterable[Sequence]) -> int:
-        """Append data rows; returns how many. Text that starts like a formula is written as quoted text."""
-        ws, append = self.ws, self.ws.append
+        """Append data rows; returns how many. Text that starts like a formula is written as quoted text.
+
+        The fast path (a few times the cost of a bare loop otherwise): each column's pre-styled cell gets
+        the value's type and value directly, and the row's cells go to the writer as they are, instead of
+        through openpyxl's per-value conversion (which would build a fresh cell for every styled value).
+        """
+        ws = self.ws
         dims = ws.row_dimensions
         plain, quoted, cpl, wrapped = self._plain, self._quoted, self._cpl, self._wrapped
+        dated = {i for i, c in enumerate(self.columns) if c.kind in ("datetime", "date")}
         width = len(self.columns)
         count = 0
         row_index = self.row
-        for values in rows:
-            row_index += 1
-            out = [None] * width
-            lines = 1
-            for i, value in enumerate(values):
-                if value is None or value == "":
-                    cell = plain[i]
-                    cell.value = None
-                    out[i] = cell
-                    continue
-                if isinstance(value, str):
-                    if ILLEGAL_CHARACTERS_RE.search(value):
-                        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-                    cell = quoted[i] if value.startswith(RISKY_PREFIXES) else plain[i]
-                    cell.value = value
-                    cell.data_type = "s"  # never a formula
-                else:
-                    cell = plain[i]
-                    cell.value = value
-                out[i] = cell
-            for i in wrapped:
-                value = values[i] if i < len(values) else None
-                if isinstance(value, str) and len(value) > cpl[i]:
-                    needed = _lines(value, cpl[i])
-                    if needed > lines:
-                        lines = needed
-            # The row's height, for the writer only (a plain dict: nothing kept once the row is written).
-            dims[row_index] = {"ht": f"{lines * LINE_HEIGHT + ROW_PADDING:g}", "customHeight": "1"}
-            append(out)
-            del dims[row_index]
-            count += 1
+        ws._values_to_row = _prepared_row  # this sheet's rows are cells already (undone below)
+        try:
+            for values in rows:
+                row_index += 1
+                out = []
+                lines = 1
+                for i in range(width):
+                    value = values[i] if i < len(values) else None
+                    if value is None or value == "":
+                        cell = plain[i]
+                        cell._value, cell.data_type = None, "n"
+                    elif isinstance(value, str):
+                        if ILLEGAL_CHARACTERS_RE.search(value):
+                            value = ILLEGAL_CHARACTERS_RE.sub("", value)
+                        value = value[:32767]  # Excel's limit for a cell
+                        cell = quoted[i] if value.startswith(RISKY_PREFIXES) else plain[i]
+                        cell._value, cell.data_type = value, "s"  # text, never a formula
+                        if i in wrapped and len(value) > cpl[i]:
+                            needed = _lines(value, cpl[i])
+                            if needed > lines:
+                                lines = needed
+                    elif isinstance(value, bool):
+                        cell = plain[i]
+                        cell._value, cell.data_type = value, "b"
+                    elif isinstance(value, (datetime, date)):
+                        cell = plain[i]
+                        if i in dated:
+                            cell._value, cell.data_type = value, "d"
+                        else:  # a date in a column not formatted for dates: as the receipt writes it
+                            shown = value.strftime("%H:%M %d/%m/%Y" if isinstance(value, datetime) else "%d/%m/%Y")
+                            cell._value, cell.data_type = shown, "s"
+                    elif isinstance(value, (int, float, Decimal)):
+                        cell = plain[i]
+                        cell._value, cell.data_type = value, "n"
+                    else:
+                        cell = plain[i]
+                        cell._value, cell.data_type = str(value), "s"
+                    cell.row = row_index
+                    out.append(cell)
+                # The row's height, for the writer only (a plain dict: nothing kept once the row is written).
+                dims[row_index] = {"ht": f"{lines * LINE_HEIGHT + ROW_PADDING:g}", "customHeight": "1"}
+                ws.append(out)
+                del dims[row_index]
+                count += 1
+        finally:
+            del ws._values_to_row
         self.row = row_index
         return count
 
@@ -479,6 +502,24 @@ class TableWriter:
 
     def finish(self, target: Target = None) -> Optional[bytes]:
         return _finish(self.wb, target)
+
+
+class _ColumnCell(Cell):
+    """A column's pre-styled cell, reused for every row: its style is registered once."""
+
+    __slots__ = ("_style_id",)
+
+    def fix_style(self) -> None:
+        self._style_id = self.parent.parent._cell_styles.add(self._style)
+
+    @property
+    def style_id(self) -> int:
+        return self._style_id
+
+
+def _prepared_row(cells, row_index):
+    """Stands in for openpyxl's value-to-cell conversion on a streamed table: the cells are ready."""
+    return cells
 
 
 def _lines(text: str, per_line: float) -> int:
