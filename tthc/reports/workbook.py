@@ -374,6 +374,8 @@ class TableWriter:
                 cell.number_format = DATETIME_FORMAT
             elif column.kind == "date":
                 cell.number_format = DATE_FORMAT
+            elif column.kind == "number":
+                cell.number_format = "#,##0.00"  # the viewer's locale renders the separators (4,94 in Vietnamese)
             if quoted:
                 cell.quotePrefix = True
             cell.fix_style()
