@@ -121,6 +121,9 @@ _DATE_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y %Hh%M", "%H:%M
 _DAY_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%Y-%m-%d")
 
 
+_COMMON = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4}) (\d{1,2}):(\d{2})(?::(\d{2}))?")
+
+
 def parse_datetime(value: Any) -> tuple[datetime | None, bool]:
     """(instant, has_time) of a cell: '21/09/2026 08:05', '08:05 21/09/2026', ISO, or an Excel datetime.
 
@@ -128,6 +131,11 @@ def parse_datetime(value: Any) -> tuple[datetime | None, bool]:
     """
     if value is None or value == "":
         return None, True
+    if isinstance(value, str):
+        match = _COMMON.fullmatch(value.strip())
+        if match:  # the exports' own format, without strptime's cost (a hundred thousand rows)
+            d, m, y, hh, mm, ss = match.groups()
+            return datetime(int(y), int(m), int(d), int(hh), int(mm), int(ss or 0)), True
     if isinstance(value, datetime):
         return value.replace(microsecond=0, tzinfo=None), value.time() != time()
     if isinstance(value, date):

@@ -148,6 +148,7 @@ class _Catalog:
             self.units[fold(u.code)] = u
             self.units.setdefault(fold(u.name), u)
         self.rules: dict[tuple, dict] = {}
+        self.in_force: dict[tuple, Any] = {}
 
     def procedure(self, row: ParsedRow, columns: dict[str, str]) -> tuple[Procedure, str]:
         note = ""
@@ -176,18 +177,24 @@ class _Catalog:
             raise RowRejected(column, f"Không có đơn vị “{row.unit}” (ghi mã hoặc đúng tên đơn vị).")
         return found.id
 
+    def rule_in_force(self, procedure: Procedure, received_at: datetime):
+        key = (procedure.id, received_at.date())
+        if key not in self.in_force:
+            self.in_force[key] = procedure.rule_at(received_at)
+        return self.in_force[key]
+
     def rule(self, procedure: Procedure, received_at: datetime) -> dict:
         """The procedure's rule in force on the reception day (its base rule or a dated version, issue #14)."""
         from intake.services import rule_snapshot
 
-        key = (procedure.id, procedure.rule_at(received_at).version_id)
+        key = (procedure.id, self.rule_in_force(procedure, received_at).version_id)
         if key not in self.rules:
             self.rules[key] = rule_snapshot(procedure, received_at)
         return self.rules[key]
 
 
-def _limit_problem(procedure: Procedure, received_at: datetime) -> str:
-    rule = procedure.rule_at(received_at)
+def _limit_problem(catalog: "_Catalog", procedure: Procedure, received_at: datetime) -> str:
+    rule = catalog.rule_in_force(procedure, received_at)
     unit, amount = rule.limit_unit, rule.limit_amount
     if unit is None or (unit != "none" and (amount is None or amount < 0)):
         return "Thủ tục chưa có thời hạn giải quyết trong danh mục: quản trị cần bổ sung trước khi nhập."
@@ -333,7 +340,7 @@ def _import_batch(session, batch, match, headers, mapping, catalog: _Catalog, co
         dossier = known.get(row.code)
         try:
             if dossier is None:
-                problem = _limit_problem(procedure, row.received_at)
+                problem = _limit_problem(catalog, procedure, row.received_at)
                 if problem:
                     raise RowRejected(columns["procedure_name"] if not row.national_code else columns["national_code"],
                                       problem)
