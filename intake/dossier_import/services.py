@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -277,10 +277,10 @@ def import_table(session, run_id: int, table: Table, mapping: Mapping, *, user=N
 
 
 def finish_run(session, run_id: int, *, user=None, now: datetime, error: str = "") -> ImportRun:
-    run = session.get(ImportRun, run_id)
-    run.finished_at = now
-    run.status = "failed" if error else "done"
-    run.error = error
+    # One UPDATE of the run's row (an import run's status and finish time, not a dossier's derived columns).
+    session.execute(update(ImportRun).where(ImportRun.id == run_id)
+                    .values(finished_at=now, status="failed" if error else "done", error=error))
+    run = session.get(ImportRun, run_id, populate_existing=True)
     audit.record(session, "import_dossiers:finish", "import_run", run.id, user=user,
                  after={"filename": run.filename, "dry_run": run.dry_run, "counts": run.counts, "status": run.status},
                  note=error)
