@@ -278,3 +278,11 @@ def test_the_command_line_dry_run_prints_the_counts_and_writes_nothing(demo, run
     mapping.write_text('{"columns": {"Ghi chú": "nothing"}}', encoding="utf-8")
     result = runner.invoke(args=["import", "dossiers", SAMPLE, "--mapping", str(mapping)])
     assert result.exit_code == 2 and "không hợp lệ" in result.output
+
+
+def test_the_desks_typing_rules_do_not_apply_to_imported_rows(demo):
+    row = dict(sample_rows()[0], **{"Số điện thoại": "", "Số giấy tờ": "CMND 123"})  # months old, no phone
+    run = run_import(to_csv([row]))
+    assert run.counts["created"] == 1
+    dossier = db.session.scalar(select(Dossier).where(Dossier.code == row["Mã hồ sơ"]))
+    assert dossier.applicant_phone == "" and dossier.applicant_id_number == "CMND 123"
