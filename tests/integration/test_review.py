@@ -136,6 +136,10 @@ def test_the_what_if_counts_the_dossiers_whose_time_used_exceeds_the_proposal(ap
             body = got.get_json()
             assert body["late"] == sum(c.used > amount for c in spec.cases), (spec.code, amount)
             assert body["finished"] == len(spec.cases)
+    token = csrf_token(client, f"/review/?from={FROM}&to={TO}")
+    download = client.post("/review/download", data={"from": FROM, "to": TO, "coverage": "95", "csrf_token": token})
+    assert download.status_code == 200 and download.mimetype.endswith("spreadsheetml.sheet")
+    assert load_workbook(BytesIO(download.data)).sheetnames[0] == "Phụ lục dự thảo QĐ"
     bad = client.get(f"/review/what-if?from={FROM}&to={TO}&key=junk&amount=3")
     assert bad.status_code == 422 and bad.get_json()["error"]["message"]
     assert client.get(f"/review/?from={TO}&to={FROM}").status_code == 400
