@@ -79,6 +79,7 @@ from tthc.models import (
     User,
 )
 from tthc.text import fold, has_forbidden_chars, like_pattern
+from tthc import text as text_rules
 
 EVENT_TYPES = (
     "forwarded",
@@ -613,8 +614,8 @@ def get_dossier_for(session, code: str, user) -> Dossier:
 
 
 def sees_personal_data(user) -> bool:
-    """Decree 13/2023: ID numbers and phones in full only for the desk and supervisors."""
-    return user is not None and user.role in ("reception", "supervisor")
+    """Decree 13/2023: ID numbers and phones in full only for the desk and supervisors (tthc.text decides)."""
+    return text_rules.sees_personal_data(user)
 
 
 # -- events --------------------------------------------------------------------------

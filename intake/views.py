@@ -50,7 +50,7 @@ from tthc.models import (
     Unit,
 )
 from tthc.params import parse_filter_id, parse_id, parse_page
-from tthc.text import fold, mask
+from tthc.text import fold
 
 bp = Blueprint("intake", __name__, url_prefix="/dossiers")
 
@@ -153,13 +153,6 @@ def event_label(event_type: str) -> str:
 def document_names_filter(value) -> str:
     """Form 02's documents to add: a list of names (older requests kept one text)."""
     return "; ".join(str(v) for v in value) if isinstance(value, list) else str(value or "")
-
-
-@bp.app_template_filter("personal")
-def personal_filter(value: str | None) -> str:
-    """ID numbers and phones in full for the desk and supervisors, masked for others (Decree 13/2023)."""
-    user = current_user if current_user.is_authenticated else None
-    return (value or "") if services.sees_personal_data(user) else mask(value)
 
 
 CORRECTED_FIELD_LABELS = {

@@ -10,7 +10,7 @@ from flask import current_app, request, url_for
 from flask_login import current_user
 from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, TemplateNotFound
 
-from tthc import models
+from tthc import models, text
 
 
 def format_dt(value: datetime | None) -> str:
@@ -37,6 +37,13 @@ def format_number(value, decimals: int = 0) -> str:
 def format_percent(value, decimals: int = 2) -> str:
     """A percentage in Vietnamese format ('50,00 %'); blank when there is none (nothing finished)."""
     return "" if value is None else f"{format_number(value, decimals)} %"
+
+
+def personal_filter(value: str | None) -> str:
+    """``|personal``: an ID number or phone in full for the roles that need it, masked for the others
+    (Decree 13/2023; the rule is tthc.text.sees_personal_data), on every page and slip."""
+    user = current_user if current_user.is_authenticated else None
+    return text.personal(value, user)
 
 
 def limit_text(amount, unit) -> str:
@@ -116,6 +123,7 @@ def init_app(app) -> None:
     app.jinja_env.filters["dt"] = format_dt
     app.jinja_env.filters["d"] = format_date
     app.jinja_env.filters["num"] = format_number
+    app.jinja_env.filters["personal"] = personal_filter
     app.jinja_env.filters["pct"] = format_percent
     app.jinja_env.globals.update(
         limit_text=limit_text,

@@ -31,6 +31,21 @@ def mask(value: str | None, keep: int = 3) -> str:
     return "*" * (len(value) - keep) + value[-keep:]
 
 
+# Decree 13/2023 on personal data: ID numbers and phones in full only for the roles that need them
+# (the desk, which speaks to applicants, and supervisors). Every list, slip, export and API body
+# masks them the same way (:func:`mask`) for everyone else: decided here, once.
+PERSONAL_DATA_ROLES = ("reception", "supervisor")
+
+
+def sees_personal_data(user) -> bool:
+    return user is not None and getattr(user, "role", None) in PERSONAL_DATA_ROLES
+
+
+def personal(value: str | None, user) -> str:
+    """``value`` (an ID number or a phone) as ``user`` may see it: in full, or masked."""
+    return (value or "") if sees_personal_data(user) else mask(value)
+
+
 def like_pattern(query: str) -> str:
     """A LIKE pattern for a folded substring search, with wildcards escaped (escape='\\')."""
     q = fold(query).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -276,3 +276,52 @@ def test_pages_show_numbers_in_vietnamese_format():
     assert (format_number(1234), format_number(1234567), format_number(12)) == ("1.234", "1.234.567", "12")
     assert (format_percent(50), format_percent(97.125), format_percent(None)) == ("50,00 %", "97,13 %", "")
     assert format_number(1234.5, 1) == "1.234,5"
+
+
+# -- masking, the same everywhere ------------------------------------------------------------------
+
+
+def test_id_numbers_and_phones_are_masked_the_same_way_everywhere_for_roles_that_must_not_see_them(
+        app, client, auth, desk):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from tthc.accounts import issue_token
+
+    code = receive(app, desk, forward=True)
+    today = now().date()
+    places = {
+        "list": f"/dossiers/?q={code}", "dossier": f"/dossiers/{code}", "receipt": f"/dossiers/{code}/receipt",
+        "control slip": f"/dossiers/{code}/control-slip", "home": "/",
+        "register preview": f"/reports/?type=register&from={today}&to={today}",
+    }
+    masked_id, masked_phone = "*********234", "*******678"
+    SHOWS_PHONE = {"list", "dossier", "receipt", "register preview"}
+    for username in ("chuyenvien", "quantri", "lanhdao"):
+        login(auth, username)
+        full = username == "lanhdao"
+        for name, url in places.items():
+            response = client.get(url)
+            if response.status_code != 200:
+                continue  # a page the role may not open
+            html = response.get_data(as_text=True)
+            if full:
+                assert name not in SHOWS_PHONE or "0912345678" in html, (username, name)
+            else:
+                assert "0912345678" not in html and "079203001234" not in html, (username, name)
+                assert name not in SHOWS_PHONE or masked_phone in html, (username, name)
+        if username in ("quantri", "lanhdao"):
+            workbook = client.post("/reports/download", data={
+                "type": "register", "from": str(today), "to": str(today),
+                "csrf_token": csrf_token(client, places["register preview"])})
+            values = {str(c.value) for row in load_workbook(BytesIO(workbook.data)).active.iter_rows() for c in row}
+            joined = " ".join(values)
+            assert ("0912345678" in joined) == full and (full or masked_phone in joined), username
+        with app.app_context():
+            token = issue_token(db.session, _user(username), "t")
+            db.session.commit()
+        body = client.get(f"/api/v1/dossiers/{code}", headers={"Authorization": f"Bearer {token}"}).json
+        applicant = body["applicant"]
+        expected = ("079203001234", "0912345678") if full else (masked_id, masked_phone)
+        assert (applicant["id_number"], applicant["phone"]) == expected, username

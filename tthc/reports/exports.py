@@ -12,6 +12,7 @@ from typing import Callable, Optional
 from flask import current_app
 
 from tthc import audit, papers
+from tthc import text as text_rules
 from tthc.params import parse_id
 from tthc.models import Unit
 from tthc.reports import periods, queries
@@ -34,8 +35,8 @@ SUMMARY_TITLE = "Báo cáo tình hình, kết quả giải quyết thủ tục h
 REGISTER_TITLE = "Sổ theo dõi hồ sơ"
 LATE_TITLE = "Danh sách hồ sơ giải quyết quá hạn và đang quá hạn"
 EXTENSION_KEY = "tthc_reports"
-# Decree 13/2023: ID numbers and phones in full only for the desk and supervisors (as intake decides).
-PERSONAL_DATA_ROLES = ("reception", "supervisor")
+# Decree 13/2023: ID numbers and phones in full only for the desk and supervisors (tthc.text decides).
+PERSONAL_DATA_ROLES = text_rules.PERSONAL_DATA_ROLES
 
 
 class ReportError(ValueError):
