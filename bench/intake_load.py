@@ -128,7 +128,8 @@ def check_codes(client: Client, created: list[dict]) -> list[str]:
                 match = CODE_RE.match(item["code"])
                 if match and not item["external_code"]:
                     by_day[(match["agency"], match["day"])].add(int(match["seq"]))
-            if page * 100 >= body["total"]:
+            # Lists count up to a cap (issue 13): past it "total_exact" is false and more pages follow.
+            if not body["items"] or (page * 100 >= body["total"] and body.get("total_exact", True)):
                 break
             page += 1
     for (agency, day), seqs in sorted(by_day.items()):

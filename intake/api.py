@@ -412,7 +412,11 @@ def list_dossiers():
         per_page=per_page,
     )
     cal = calendar_for(db.session)
-    return _listing([dossier_json(d, g.api_user, now, cal, with_events=False) for d in items], total, page, per_page)
+    # Counted up to a cap (issue 13): beyond it "total" is the cap and "total_exact" false.
+    cap = max(services.COUNT_CAP, page * per_page)
+    body = {"items": [dossier_json(d, g.api_user, now, cal, with_events=False) for d in items],
+            "total": min(total, cap), "total_exact": total <= cap, "page": page, "per_page": per_page}
+    return jsonify(body)
 
 
 @bp.get("/dossiers/<code>")

@@ -54,10 +54,11 @@ BOOL = {"type": "boolean"}
 DT = {"type": "string", "format": "date-time"}
 
 
-def _list_of(item: str) -> dict[str, Any]:
+def _list_of(item: str, **more: Any) -> dict[str, Any]:
     return _obj({
         "items": {"type": "array", "items": _ref(item)},
         "total": {"type": "integer", "minimum": 0},
+        **more,
         "page": {"type": "integer", "minimum": 1},
         "per_page": {"type": "integer", "minimum": 1, "maximum": 100},
     })
@@ -117,7 +118,10 @@ def _schemas() -> dict[str, Any]:
         }),
         "DossierSummary": _obj(_dossier_properties(), description="A dossier in a list (without its events)."),
         "Dossier": _obj({**_dossier_properties(), "events": {"type": "array", "items": _ref("Event")}}),
-        "DossierList": _list_of("DossierSummary"),
+        "DossierList": _list_of("DossierSummary", total_exact={
+            "type": "boolean",
+            "description": "false when more dossiers match than are counted (1,000 or the page asked for): "
+                           "total is then that cap"}),
         "ApplicantInput": _obj({
             "kind": {"type": ["string", "null"], "enum": ["individual", "organisation", None],
                      "default": "individual"},

@@ -65,7 +65,7 @@ from deadlines.due_dates import classify, derive, step_deadlines
 from deadlines.store import calendar_for, events_for, limit_from_rule, refresh_dossier
 from deadlines.workdays import WorkCalendar
 from intake import codes
-from tthc import audit
+from tthc import audit, search
 from tthc.models import (
     DOCUMENT_KIND_LABELS,
     OPEN_STATUSES,
@@ -1060,6 +1060,23 @@ def _as_datetime_bounds(date_from: date | datetime | None, date_to: date | datet
     return start, end
 
 
+#: Lists count their rows exactly up to this many; beyond it they say "hơn 1.000" (issue 13).
+COUNT_CAP = 1000
+
+
+def capped_count(session, stmt, cap: int) -> int:
+    """The number of rows of ``stmt``, exact up to ``cap``; ``cap + 1`` means "more than ``cap``"."""
+    inner = stmt.order_by(None).with_only_columns(Dossier.id).limit(cap + 1).subquery()
+    return session.scalar(select(func.count()).select_from(inner)) or 0
+
+
+def count_label(total: int, cap: int = COUNT_CAP) -> str:
+    """A capped count as the lists show it: ``1.000``, or ``hơn 1.000`` beyond the cap (Vietnamese digits)."""
+    if total > cap:
+        return f"hơn {cap:,}".replace(",", ".")
+    return f"{total:,}".replace(",", ".")
+
+
 def search_dossiers(session, user, *, q: str | None = None, status: str | Iterable[str] | None = None,
                     unit_id: int | None = None, procedure_id: int | None = None, field: str | None = None,
                     channel: str | None = None, date_from: date | None = None, date_to: date | None = None,
@@ -1072,20 +1089,27 @@ def search_dossiers(session, user, *, q: str | None = None, status: str | Iterab
     """
     stmt = visible_dossiers(user)
     conditions = []
+    found = None  # the search index's candidates (tthc/search.py), when ``q`` can use it
     if q is not None and str(q).strip():
         text = str(q).strip()[:100]
         pattern = like_pattern(text)
         options = [Dossier.code.ilike(pattern, escape="\\"), Dossier.applicant_name_search.like(pattern, escape="\\")]
+        # What the options look for, for the search index (tthc/search.py): it finds the candidates,
+        # the options decide.
+        text_literals, number_literals = [fold(text)], []
         upper = re.sub(r"\s", "", text).upper()
         if upper and re.fullmatch(r"[A-Z0-9+.\-() ]+", upper):
             digits = re.sub(r"\D", "", upper)
             raw = like_pattern(upper).upper()
             options.append(func.upper(Dossier.applicant_id_number).like(raw, escape="\\"))
+            number_literals.append(fold(upper))
             if len(digits) >= 3:
                 if upper.startswith("+84"):
                     digits = "0" + digits[2:]
                 options.append(func.replace(Dossier.applicant_id_number, "-", "").like(f"%{digits}%"))
                 options.append(Dossier.applicant_phone.like(f"%{digits}%"))
+                number_literals.append(digits)
+        found = search.candidates(session.get_bind().dialect.name, text_literals, number_literals)
         conditions.append(or_(*options))
     if status:
         statuses = [status] if isinstance(status, str) else list(status)
@@ -1116,15 +1140,19 @@ def search_dossiers(session, user, *, q: str | None = None, status: str | Iterab
         conditions.append(is_due_soon if due_soon else not_(is_due_soon))
     if conditions:
         stmt = stmt.where(*conditions)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     per_page = max(1, min(int(per_page), 100))
     page = max(1, int(page))
     offset = (page - 1) * per_page
+    order = (Dossier.received_at.desc(), Dossier.id.desc())
+    # Counted up to a cap (and to the page asked for), never a million rows: see count_label.
+    cap = max(COUNT_CAP, offset + per_page)
+    if found is not None:
+        return search.page(session, stmt, found, entity=Dossier, order_by=order, offset=offset, limit=per_page,
+                           cap=cap)
+    total = capped_count(session, stmt, cap)
     if offset >= total:
         return [], total
-    items = session.scalars(
-        stmt.order_by(Dossier.received_at.desc(), Dossier.id.desc()).offset(offset).limit(per_page)
-    ).all()
+    items = session.scalars(stmt.order_by(*order).offset(offset).limit(per_page)).all()
     return list(items), total
 
 

@@ -558,9 +558,12 @@ def list_dossiers():
         items, total = [], 0
     cal = calendar_for(db.session)
     rows = [{"dossier": d, "flags": _flags(d, cal)} for d in items]
-    pages = max(1, math.ceil(total / per_page)) if total else 0
-    pager = SimpleNamespace(page=page, pages=pages, total=total, has_prev=page > 1, has_next=page < pages,
-                            prev_num=page - 1, next_num=page + 1)
+    # The total is exact up to a cap (services.COUNT_CAP, or the page asked for): beyond it "hơn 1.000".
+    cap = max(services.COUNT_CAP, page * per_page)
+    exact = total <= cap
+    pages = max(1, math.ceil(total / per_page)) if total and exact else (page + 1 if total else 0)
+    pager = SimpleNamespace(page=page, pages=pages, pages_known=exact, total=services.count_label(total, cap),
+                            has_prev=page > 1, has_next=page < pages, prev_num=page - 1, next_num=page + 1)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("intake/list.html", form=form, rows=rows, pager=pager, args=args,
                            status_badges=STATUS_BADGES)

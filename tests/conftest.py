@@ -17,6 +17,7 @@ from tests.factories import PASSWORD, make_user
 from tests.helpers import csrf_token
 from tthc import create_app
 from tthc.extensions import db
+from tthc.search import ensure_pg_trgm
 
 PG_BASE_URL = os.environ.get("TTHC_TEST_DATABASE_URL", "").strip()
 if PG_BASE_URL.startswith("postgresql://"):
@@ -44,6 +45,10 @@ def pg_schema_ready():
     base = create_engine(PG_BASE_URL)
     with base.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{PG_SCHEMA}"'))
+        # The search index's pg_trgm lives once in public, shared by every test schema (tthc/search.py);
+        # the lock keeps two test sessions from creating it at the same time.
+        conn.execute(text("SELECT pg_advisory_xact_lock(7413)"))
+        ensure_pg_trgm(conn)
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=PG_URL)
     with app.app_context():
         db.create_all()

@@ -49,7 +49,10 @@ def create_app(config_class: type | None = None, **overrides: Any) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True)
+    from tthc.search import include_name  # autogenerate leaves the search index's own DDL alone
+
+    migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True,
+                     include_name=include_name)
     csrf.init_app(app)
     login_manager.init_app(app)
     _configure_sqlite(app)

@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from tthc import search
 from tthc.extensions import db
 from tthc.rules import RuleInForce, rule_in_force
 from tthc.text import fold
@@ -509,6 +510,10 @@ class Dossier(db.Model):
 
     def __repr__(self) -> str:
         return f"<Dossier {self.code}>"
+
+
+# The substring search index over code, name, ID number and phone (FTS5 / pg_trgm): tthc/search.py.
+search.attach(Dossier.__table__)
 
 
 class DossierEvent(db.Model):

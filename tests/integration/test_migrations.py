@@ -19,6 +19,8 @@ from sqlalchemy import inspect, text
 from config import TestingConfig
 from tthc import create_app
 from tthc.extensions import db
+from tthc import search
+from tthc.search import include_name
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -66,7 +68,7 @@ def _model_tables() -> set[str]:
 
 def _schema_differences(app) -> list:
     with app.app_context(), db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name})
         return compare_metadata(context, db.metadata)
 
 
@@ -116,3 +118,65 @@ def test_db_downgrade_base_removes_every_model_table_and_upgrade_rebuilds_them(m
     _flask_db(migrated_app, "upgrade")
     assert _model_tables() <= _tables(migrated_app)
     assert _schema_differences(migrated_app) == []
+
+
+def _search_objects(app) -> dict[str, str]:
+    """The search index's own DDL as the database holds it (tthc/search.py), by name."""
+    with app.app_context(), db.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            rows = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE name IN (:t, :n, :a, :b, :c)"),
+                                dict(zip("tnabc", (search.FTS_TABLE, search.FTS_NUMBER_TABLE, *search.TRIGGERS))))
+            return {name: " ".join(sql.replace("IF NOT EXISTS ", "").split()) for name, sql in rows}
+        rows = conn.execute(text("SELECT indexname, indexdef FROM pg_indexes WHERE indexname = :n "
+                                 "AND schemaname = current_schema()"), {"n": search.TRGM_INDEX})
+        return {name: definition.replace(f"{conn.scalar(text('SELECT current_schema()'))}.", "")
+                for name, definition in rows}
+
+
+def test_migrations_build_the_search_index_the_models_build(migrated_app, empty_db_url, tmp_path):
+    _flask_db(migrated_app, "upgrade")
+    migrated = _search_objects(migrated_app)
+    expected = 5 if migrated_app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") else 1
+    assert len(migrated) == expected, migrated
+
+    if empty_db_url.startswith("sqlite"):
+        fresh_url = "sqlite:///" + str(tmp_path / "created.sqlite")
+        fresh = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=fresh_url)
+        with fresh.app_context():
+            db.create_all()
+        assert _search_objects(fresh) == migrated
+        with fresh.app_context():
+            db.engine.dispose()
+    else:  # the same expression, as create_all builds it in the test session's schema
+        with migrated_app.app_context(), db.engine.begin() as conn:
+            conn.execute(text(f"DROP INDEX {search.TRGM_INDEX}"))
+            search.create_search_index(conn)
+        assert _search_objects(migrated_app) == migrated
+
+
+@pytest.mark.parametrize("empty_db_url", ["sqlite"], indirect=True)
+def test_the_search_migration_indexes_the_dossiers_already_there(migrated_app):
+    from datetime import datetime
+
+    from intake.services import receive_dossier
+    from tests.factories import make_procedure, make_user
+
+    with migrated_app.app_context():
+        script = ScriptDirectory.from_config(migrated_app.extensions["migrate"].migrate.get_config())
+        before = script.get_revision("a13f7c2e5d01").down_revision  # the schema just before the search index
+    _flask_db(migrated_app, "upgrade", before)
+    with migrated_app.app_context():
+        dossier = receive_dossier(
+            db.session, procedure=make_procedure(db.session), channel="direct",
+            applicant={"name": "Trần Thị Bích", "id_number": "048190012345", "phone": "0905123456"},
+            received_by=make_user(db.session, role="reception"), now=datetime(2026, 3, 9, 9, 15))
+        db.session.commit()
+        code = dossier.code
+        db.session.remove()
+    _flask_db(migrated_app, "upgrade")
+    with migrated_app.app_context():
+        dossier_id = db.session.scalar(text("SELECT id FROM dossier WHERE code = :c"), {"c": code})
+        for fts, literal in (("dossier_search", "tran thi bich"), ("dossier_search_number", "0905123456")):
+            found = db.session.execute(text(f"SELECT rowid & {search.ID_MASK} FROM {fts} WHERE {fts} MATCH :m"),
+                                       {"m": f'"{literal}"'}).scalars().all()
+            assert found == [dossier_id], fts

@@ -281,6 +281,21 @@ def test_the_list_filters_by_status_unit_and_received_dates_and_pages(api):
     assert "items" in api.call("GET", "/dossiers", path="/dossiers?overdue=true&due_soon=false&q=cuc").get_json()
 
 
+def test_the_dossier_list_counts_exactly_up_to_a_cap_and_says_when_more_match(api, monkeypatch):
+    from intake import services
+
+    for _ in range(3):
+        api.receive()
+    monkeypatch.setattr(services, "COUNT_CAP", 2)
+    body = api.call("GET", "/dossiers", "supervisor", path="/dossiers?per_page=1").get_json()
+    assert (body["total"], body["total_exact"], len(body["items"])) == (2, False, 1)
+    body = api.call("GET", "/dossiers", "supervisor", path="/dossiers?per_page=2&page=2").get_json()
+    assert (body["total"], body["total_exact"], len(body["items"])) == (3, True, 1)  # counted up to the page asked
+    monkeypatch.setattr(services, "COUNT_CAP", 3)
+    body = api.call("GET", "/dossiers", "supervisor", path="/dossiers?per_page=1").get_json()
+    assert (body["total"], body["total_exact"]) == (3, True)
+
+
 @pytest.mark.parametrize("query, field", [
     ("page=0", "page"), ("page=", "page"), ("from=", "from"), ("page=abc", "page"), ("page=99999999999999999999", "page"), ("per_page=101", "per_page"),
     ("status=lost", "status"), ("unit=-1", "unit"), ("unit=1.5", "unit"), ("from=2026-02-30", "from"),

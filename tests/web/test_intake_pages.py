@@ -489,6 +489,19 @@ def test_the_receipt_shows_every_field_of_form_01(client, auth, app, desk):
 # -- list --------------------------------------------------------------------------------------
 
 
+def test_the_list_counts_up_to_a_cap_and_shows_more_than_beyond_it(client, auth, app, desk, monkeypatch):
+    for name in ("Nguyễn Văn An", "Nguyễn Văn Anh", "Nguyễn Văn Ánh"):
+        receive(app, desk, name=name)
+    login(auth, "tiepnhan")
+    monkeypatch.setitem(app.config, "PER_PAGE", 1)
+    monkeypatch.setattr(services, "COUNT_CAP", 2)
+    html = client.get("/dossiers/?q=nguyen+van+an").get_data(as_text=True)
+    assert "Trang 1 (hơn 2 mục)" in html and "page=2" in html
+    monkeypatch.setattr(services, "COUNT_CAP", 1000)
+    html = client.get("/dossiers/?q=nguyen+van+an").get_data(as_text=True)
+    assert "Trang 1 / 3 (3 mục)" in html
+
+
 def test_the_list_searches_without_diacritics_filters_and_highlights_overdue_rows(client, auth, app, desk):
     late = receive(app, desk, name="Nguyễn Văn Ánh", days_ago=60)
     fresh = receive(app, desk, name="Trần Thị Bé", id_number="079203005555", phone="0987654321")

@@ -1,0 +1,239 @@
+"""The dossier search index: substring search through a real text index on both databases.
+
+The desk searches all day by a code (or its tail, ``-0015``), a name without diacritics,
+an ID number or phone digits (domain.md §8, issue 13). Every one of these is a
+substring match (``LIKE '%…%'``), which no B-tree index can answer, so the searched
+values are indexed for substring search:
+
+- PostgreSQL: a ``pg_trgm`` GIN index on one search text per dossier (code, folded
+  name, ID number, ID number without dashes, phone, separated by spaces). PostgreSQL
+  keeps an expression index in step by itself. The extension is created once, in
+  ``public``, and its operator class named with its schema, so that a database whose
+  ``search_path`` is another schema (tests, per-tenant schemas) still works.
+- SQLite: two contentless FTS5 tables with the trigram tokenizer, kept in step by
+  triggers on ``dossier`` for every insert, delete and update of the searched
+  columns, whoever writes: ``dossier_search`` holds code and folded name,
+  ``dossier_search_number`` the ID number (also without dashes) and phone. Digits are
+  apart from codes so that a phone's trigrams are not drowned in the codes' ones.
+  Their rowid is not the dossier's id but its *list key*: the reception second
+  (since 2000) times 2^28 plus the id, so that rowid order is the list's order
+  (received_at, then id: received_at is stored to the second) and FTS5 can give the
+  newest matches first and stop once it has a page and the capped count: a common
+  name ("nguyen van an": 0.5 % of a province's dossiers) then costs what a page
+  costs, not the thousands of matches. ``key & (2^28 - 1)`` is the dossier id.
+
+A search uses the index only to find candidates; the exact conditions that decide a
+match (the LIKEs of ``intake.services.search_dossiers``) still apply on them, so the
+results are those of a plain scan, found faster. Each indexed text holds every
+searched value whole, so every exact match is a candidate. Literals under 3
+characters have no trigram: such a query scans.
+
+The DDL is attached to the metadata (``create_all`` in tests and benches builds it)
+and written out in the migration ``a13f7c2e5d01``; ``include_name`` tells Alembic's
+autogenerate to leave the FTS shadow tables and the GIN index alone.
+"""
+from __future__ import annotations
+
+from sqlalchemy import column, event, literal_column, or_, select, table, text
+
+#: The FTS5 tables (SQLite) and the shadow tables SQLite makes for each (contentless: no _content).
+FTS_TABLE = "dossier_search"
+FTS_NUMBER_TABLE = "dossier_search_number"
+FTS_TABLES = frozenset(f"{t}{s}" for t in (FTS_TABLE, FTS_NUMBER_TABLE)
+                       for s in ("", "_data", "_idx", "_docsize", "_config", "_content"))
+TRGM_INDEX = "ix_dossier_search_trgm"
+TRIGGERS = ("dossier_search_ai", "dossier_search_ad", "dossier_search_au")
+#: An UPDATE OF one of these re-indexes the row (received_at: it is part of the list key).
+COLUMNS = ("code", "applicant_name_search", "applicant_id_number", "applicant_phone", "received_at")
+MIN_LITERAL = 3  # a trigram index needs at least one trigram
+ID_BITS = 28
+ID_MASK = (1 << ID_BITS) - 1
+_EPOCH_2000 = 946684800
+
+
+def _c(p: str, name: str) -> str:
+    return f"coalesce({p}{name}, '')"
+
+
+def document_sql(prefix: str = "") -> str:
+    """PostgreSQL: the whole search text of a dossier row as SQL."""
+    p = prefix
+    return (f"{_c(p, 'code')} || ' ' || {_c(p, 'applicant_name_search')} || ' ' || {_c(p, 'applicant_id_number')}"
+            f" || ' ' || replace({_c(p, 'applicant_id_number')}, '-', '') || ' ' || {_c(p, 'applicant_phone')}")
+
+
+def _sqlite_texts(p: str = "") -> dict[str, str]:
+    return {
+        FTS_TABLE: f"{_c(p, 'code')} || ' ' || {_c(p, 'applicant_name_search')}",
+        FTS_NUMBER_TABLE: f"{_c(p, 'applicant_id_number')} || ' ' || replace({_c(p, 'applicant_id_number')}, '-', '')"
+                          f" || ' ' || {_c(p, 'applicant_phone')}",
+    }
+
+
+def list_key_sql(p: str = "") -> str:
+    """SQLite: the FTS rowid of a dossier row, ordered as the lists are (received_at, id)."""
+    return f"((CAST(strftime('%s', {p}received_at) AS INTEGER) - {_EPOCH_2000}) * {1 << ID_BITS} + {p}id)"
+
+
+def sqlite_ddl() -> list[str]:
+    new, old = _sqlite_texts("new."), _sqlite_texts("old.")
+    insert = " ".join(f"INSERT INTO {t}(rowid, doc) VALUES ({list_key_sql('new.')}, {new[t]});" for t in new)
+    delete = " ".join(f"INSERT INTO {t}({t}, rowid, doc) VALUES ('delete', {list_key_sql('old.')}, {old[t]});"
+                      for t in old)
+    return [
+        *(f"CREATE VIRTUAL TABLE IF NOT EXISTS {t} USING fts5(doc, content='', tokenize='trigram')" for t in new),
+        f"CREATE TRIGGER IF NOT EXISTS dossier_search_ai AFTER INSERT ON dossier BEGIN {insert} END",
+        f"CREATE TRIGGER IF NOT EXISTS dossier_search_ad AFTER DELETE ON dossier BEGIN {delete} END",
+        f"CREATE TRIGGER IF NOT EXISTS dossier_search_au AFTER UPDATE OF {', '.join(COLUMNS)} ON dossier "
+        f"BEGIN {delete} {insert} END",
+    ]
+
+
+def sqlite_fill_sql() -> list[str]:
+    """Index the dossiers already there (a migration on an existing database)."""
+    return [f"INSERT INTO {t}(rowid, doc) SELECT {list_key_sql()}, {doc} FROM dossier"
+            for t, doc in _sqlite_texts().items()]
+
+
+PG_EXTENSION_SQL = "CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public"
+
+
+def pg_index_sql() -> str:
+    return f"CREATE INDEX IF NOT EXISTS {TRGM_INDEX} ON dossier USING gin (({document_sql()}) public.gin_trgm_ops)"
+
+
+def ensure_pg_trgm(connection) -> None:
+    """Create ``pg_trgm`` in ``public`` unless some schema has it already (never once per schema)."""
+    if connection.scalar(text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")) is None:
+        connection.execute(text(PG_EXTENSION_SQL))
+
+
+def _sqlite_current(connection) -> dict[str, str]:
+    names = (FTS_TABLE, FTS_NUMBER_TABLE, *TRIGGERS)
+    rows = connection.execute(text("SELECT name, sql FROM sqlite_master WHERE name IN (%s)"
+                                   % ", ".join(f"'{n}'" for n in names)))
+    return {name: " ".join((sql or "").split()) for name, sql in rows}
+
+
+def create_search_index(connection) -> None:
+    """Build the search index on a database whose ``dossier`` table exists (idempotent; an index
+    of another layout, e.g. a bench database seeded by an earlier commit, is rebuilt)."""
+    name = connection.dialect.name
+    if name == "sqlite":
+        expected = {" ".join(s.replace("IF NOT EXISTS ", "").split()) for s in sqlite_ddl()}
+        current = _sqlite_current(connection)
+        if set(current.values()) == expected:
+            return
+        drop_search_index(connection)
+        for statement in sqlite_ddl():
+            connection.exec_driver_sql(statement)
+        for statement in sqlite_fill_sql():
+            connection.exec_driver_sql(statement)
+    elif name == "postgresql":
+        ensure_pg_trgm(connection)
+        connection.exec_driver_sql(pg_index_sql())
+
+
+def drop_search_index(connection) -> None:
+    name = connection.dialect.name
+    if name == "sqlite":
+        for trigger in TRIGGERS:
+            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger}")
+        for t in (FTS_TABLE, FTS_NUMBER_TABLE):
+            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {t}")
+    elif name == "postgresql":
+        connection.exec_driver_sql(f"DROP INDEX IF EXISTS {TRGM_INDEX}")
+
+
+def include_name(name, type_, parent_names) -> bool:
+    """Alembic autogenerate filter: the search index is DDL of its own, not a model's."""
+    if type_ == "table" and name in FTS_TABLES:
+        return False
+    if type_ == "index" and name == TRGM_INDEX:
+        return False
+    return True
+
+
+def attach(dossier_table) -> None:
+    """Build the index whenever ``create_all`` creates the dossier table; drop it with the table."""
+    event.listen(dossier_table, "after_create", lambda target, connection, **kw: create_search_index(connection))
+    event.listen(dossier_table, "after_drop", lambda target, connection, **kw: drop_search_index(connection))
+
+
+# -- queries ---------------------------------------------------------------------------------------
+
+
+def _fts_phrase(literal: str) -> str:
+    return '"' + literal.replace('"', '""') + '"'
+
+
+def _like_escape(literal: str) -> str:
+    return "%" + literal.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+class Candidates:
+    """What a search looks for, per index: ``text`` literals (code, name) and ``number`` literals
+    (ID number, phone digits). Build with :func:`candidates`; run with :func:`page`."""
+
+    def __init__(self, dialect: str, text_literals: list[str], number_literals: list[str]):
+        self.dialect, self.text, self.number = dialect, text_literals, number_literals
+
+    def condition(self, id_column):
+        """PostgreSQL: one condition answered by the GIN index."""
+        doc = literal_column(f"({document_sql('dossier.')})")
+        return or_(*(doc.ilike(_like_escape(s), escape="\\") for s in sorted({*self.text, *self.number})))
+
+    def sqlite_parts(self) -> list[tuple[str, str]]:
+        parts = []
+        for fts, literals in ((FTS_TABLE, self.text), (FTS_NUMBER_TABLE, self.number)):
+            if literals:
+                parts.append((fts, " OR ".join(_fts_phrase(s) for s in sorted(set(literals)))))
+        return parts
+
+
+def candidates(dialect_name: str, text_literals, number_literals=()) -> Candidates | None:
+    """The index's part of a search, or ``None`` when a literal is too short for trigrams (the
+    caller's exact conditions then scan) or the database has no such index."""
+    text_literals = [s for s in text_literals if s is not None]
+    number_literals = [s for s in number_literals if s is not None]
+    every = text_literals + number_literals
+    if not every or any(len(s) < MIN_LITERAL for s in every) or dialect_name not in ("sqlite", "postgresql"):
+        return None
+    return Candidates(dialect_name, text_literals, number_literals)
+
+
+def page(session, stmt, found: Candidates, *, entity, order_by, offset: int, limit: int, cap: int):
+    """One page of ``stmt`` (a Select of ``entity`` whose WHERE holds the exact conditions) among
+    the candidates, newest first, and its count exact up to ``cap`` (``cap + 1`` = more)."""
+    if found.dialect == "postgresql":
+        stmt = stmt.where(found.condition(entity.id))
+        inner = stmt.order_by(None).with_only_columns(entity.id).limit(cap + 1).subquery()
+        total = session.scalar(select(literal_column("count(*)")).select_from(inner)) or 0
+        if offset >= total:
+            return [], total
+        items = session.scalars(stmt.order_by(*order_by).offset(offset).limit(limit)).all()
+        return list(items), total
+    # SQLite: per FTS table, the keys of the newest matches passing every condition, newest first,
+    # FTS5 walking its doclists from the newest and stopping at cap + 1.
+    keys: set[int] = set()
+    where = stmt.whereclause
+    for fts_name, match in found.sqlite_parts():
+        fts = table(fts_name, column("rowid"))
+        q = (select(fts.c.rowid).select_from(fts)
+             .join(entity, entity.id == fts.c.rowid.op("&")(ID_MASK))
+             .where(text(f"{fts_name} MATCH :search_match").bindparams(search_match=match))
+             .order_by(fts.c.rowid.desc()).limit(cap + 1))
+        if where is not None:
+            q = q.where(where)
+        keys.update(session.scalars(q))
+    total = min(len(keys), cap + 1)
+    ids = [k & ID_MASK for k in sorted(keys, reverse=True)[offset:offset + limit]]
+    if not ids:
+        return [], total
+    items = session.scalars(select(entity).where(entity.id.in_(ids)).order_by(*order_by)).all()
+    return list(items), total
+
+
+__all__ = ["FTS_NUMBER_TABLE", "FTS_TABLE", "FTS_TABLES", "ID_MASK", "TRGM_INDEX", "Candidates", "attach",
+           "candidates", "create_search_index", "document_sql", "drop_search_index", "ensure_pg_trgm",
+           "include_name", "list_key_sql", "page", "pg_index_sql", "sqlite_ddl"]
