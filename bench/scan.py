@@ -3,12 +3,13 @@
     .venv/bin/python bench/seed.py --url sqlite:////tmp/bench.sqlite --n 1000000 --open 100000
     .venv/bin/python bench/scan.py --url sqlite:////tmp/bench.sqlite [--at "YYYY-MM-DD HH:MM"] [--requests 20]
 
-Acceptance (SQLite, 1,000,000 dossiers, 100,000 open): a steady pass < 2 s and the
-dashboard's server time < 300 ms (median of 20 warm requests through the test
-client, logged in as a supervisor). Before timing, the scan's flags and alerts
-are reset (not timed) so that the first pass is a real first pass; then the
-first pass, a steady pass (same instant, writes nothing) and a pass 15 minutes
-later are timed, each with its commit.
+Acceptance (1,000,000 dossiers, 100,000 open; issue 13): a steady pass < 50 ms and at
+most 20x the bare UPDATE of the overdue flag with its commit, on the same database at
+the same instant (the two alternate, median of ``--repeat``); the dashboard's server
+time < 300 ms (median of 20 warm requests through the test client, logged in as a
+supervisor). Before timing, the scan's flags and alerts are reset (not timed) so that
+the first pass is a real first pass; then the first pass, the steady passes (same
+instant, nothing to change) and a pass 15 minutes later are timed, each with its commit.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from deadlines.scan import ALERT_KINDS, run_scan  # noqa: E402
 from deadlines.store import calendar_for  # noqa: E402
 from tthc import create_app  # noqa: E402
 from tthc.extensions import db  # noqa: E402
-from tthc.models import Alert, AlertAck, Dossier, ScanRun, User  # noqa: E402
+from tthc.models import RUNNING_STATUSES, Alert, AlertAck, Dossier, ScanRun, User  # noqa: E402
 
 
 def _timed(fn):
@@ -43,8 +44,16 @@ def main(argv=None) -> int:
     parser.add_argument("--at", help='scan instant "YYYY-MM-DD HH:MM" (default: now)')
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--no-reset", action="store_true", help="keep existing flags and alerts")
+    parser.add_argument("--repeat", type=int, default=7, help="steady passes and bare UPDATEs, alternating")
     args = parser.parse_args(argv)
 
+    from sqlalchemy import create_engine
+
+    from bench.seed import bring_up_to_date
+
+    engine = create_engine(args.url)
+    bring_up_to_date(engine)  # a bench database seeded by an earlier commit
+    engine.dispose()
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=args.url)
     with app.app_context():
         from tthc.clock import now as clock_now
@@ -72,12 +81,34 @@ def main(argv=None) -> int:
             s.commit()
             return counts
 
+        def bare_update(when):
+            # The least a pass can do for one flag: set the overdue flag where it is due and off,
+            # through the index, and commit (issue 13: the steady pass is judged against this).
+            n = s.execute(update(Dossier).where(
+                Dossier.status.in_(RUNNING_STATUSES), Dossier.deadline_at.is_not(None), Dossier.deadline_at < when,
+                Dossier.flag_overdue == False)  # noqa: E712
+                .values(flag_overdue=True).execution_options(synchronize_session=False)).rowcount
+            s.commit()
+            return n
+
         first, t_first = _timed(lambda: one_pass(at))
-        steady, t_steady = _timed(lambda: one_pass(at))
+        steady_times, bare_times = [], []
+        for _ in range(args.repeat):  # alternating, so both see the same machine at the same instant
+            steady, t = _timed(lambda: one_pass(at))
+            steady_times.append(t)
+            bare_rows, t = _timed(lambda: bare_update(at))
+            bare_times.append(t)
+        t_steady, t_bare = statistics.median(steady_times), statistics.median(bare_times)
         later, t_later = _timed(lambda: one_pass(at + timedelta(minutes=15)))
+        overdue_now = s.scalar(select(func.count(Dossier.id)).where(Dossier.flag_overdue == True))  # noqa: E712
         print(f"first pass   {t_first * 1000:8.0f} ms  flagged {first['flagged']}  new alerts {first['total_new_alerts']}")
-        print(f"steady pass  {t_steady * 1000:8.0f} ms  flagged {sum(steady['flagged'].values())}  "
-              f"cleared {sum(steady['cleared'].values())}  new alerts {steady['total_new_alerts']}")
+        print(f"steady pass  {t_steady * 1000:8.1f} ms  (median of {args.repeat})  flagged "
+              f"{sum(steady['flagged'].values())}  cleared {sum(steady['cleared'].values())}  "
+              f"new alerts {steady['total_new_alerts']}")
+        print(f"bare UPDATE  {t_bare * 1000:8.1f} ms  (median of {args.repeat}, alternating with the steady pass)  "
+              f"set flag_overdue where due and off + commit: {bare_rows} rows changed, {overdue_now} dossiers "
+              f"flagged overdue")
+        print(f"steady / bare ratio {t_steady / t_bare:.1f}x  (acceptance: steady < 50 ms and <= 20x)")
         print(f"pass +15 min {t_later * 1000:8.0f} ms  flagged {sum(later['flagged'].values())}  "
               f"cleared {sum(later['cleared'].values())}  new alerts {later['total_new_alerts']}")
 
@@ -116,8 +147,8 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     resp = client.get("/alerts")
     print(f"alerts inbox {(time.perf_counter() - t0) * 1000:6.0f} ms (status {resp.status_code})")
-    ok = t_steady < 2.0 and statistics.median(times) < 0.3
-    print("acceptance (steady < 2 s, dashboard < 300 ms):", "met" if ok else "NOT met")
+    ok = t_steady < 0.05 and t_steady <= 20 * t_bare and statistics.median(times) < 0.3
+    print("acceptance (steady < 50 ms and <= 20x the bare UPDATE, dashboard < 300 ms):", "met" if ok else "NOT met")
     return 0 if ok else 1
 
 
