@@ -77,12 +77,16 @@ class Measured:
     note: str = ""
 
     def text(self) -> str:
+        from tthc.templating import format_number, format_percent
+
         parts = []
         for label, value in self.figures:
             if isinstance(value, float):
-                value = f"{value * 100:.2f}%".replace(".", ",")
+                value = format_percent(value * 100)
             elif value is None:
                 value = "–"
+            else:
+                value = format_number(value)
             parts.append(f"{label}: {value}")
         return "; ".join(parts) + (f" ({self.note})" if self.note else "")
 

@@ -16,6 +16,7 @@ from openpyxl.utils import get_column_letter
 from tthc.reports.workbook import (
     BORDER,
     CENTER,
+    COUNT_FORMAT,
     FONT_BOLD,
     FONT_ITALIC,
     FONT_NAME,
@@ -23,6 +24,7 @@ from tthc.reports.workbook import (
     FONT_SMALL_BOLD,
     FONT_TITLE,
     LEFT,
+    PERCENT_FORMAT,
     TOP_LEFT,
     ReportHeader,
     Target,
@@ -74,7 +76,9 @@ def plan_report_workbook(header: ReportHeader, headers: Sequence[str], rows: Seq
                 _put(ws, f"B{r}", label, FONT_SMALL, LEFT, border=BORDER)
                 cell = _put(ws, f"C{r}", value if value is not None else "–", FONT_SMALL, CENTER, border=BORDER)
                 if isinstance(value, float):
-                    cell.number_format = "0.00%"
+                    cell.number_format = PERCENT_FORMAT
+                elif isinstance(value, int):
+                    cell.number_format = COUNT_FORMAT
                 r += 1
             r += 1
 
