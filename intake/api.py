@@ -82,7 +82,7 @@ def allow_header_on_405(response):
 @bp.errorhandler(IntakeError)
 def intake_error(exc: IntakeError):
     db.session.rollback()
-    return api_error(exc.status, exc.message, exc.field)
+    return api_error(exc.status, exc.message, exc.field, details=exc.details)
 
 
 @bp.errorhandler(BadRequest)

@@ -75,7 +75,10 @@ def _schemas() -> dict[str, Any]:
             "code": STR,
             "message": STR,
             "field": _nullable(STR),
-        })}),
+            "details": {"type": "array", "description": "Every error found, when there were several (the "
+                                                         "first is message/field).",
+                        "items": _obj({"field": _nullable(STR), "message": STR})},
+        }, required=["code", "message", "field"])}),
         "Document": document,
         "Procedure": _obj({
             "id": INT,

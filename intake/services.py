@@ -189,11 +189,15 @@ _EXTERNAL_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 class IntakeError(Exception):
     """A refused operation. ``message`` is Vietnamese, for the user; ``field`` names the input at fault."""
 
-    def __init__(self, status: int, message: str, field: str | None = None):
+    def __init__(self, status: int, message: str, field: str | None = None,
+                 details: list[dict[str, str]] | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.field = field
+        # Every error found at once ({"field", "message"} each, the first being ``field``/``message``):
+        # the API's error object carries them as ``details`` (issue 16).
+        self.details = details
 
     def __repr__(self) -> str:
         return f"IntakeError({self.status}, {self.message!r}, field={self.field!r})"
@@ -211,7 +215,8 @@ def _text(value: Any, field: str, *, required: bool = False, max_len: int = 255,
         raise IntakeError(422, f"{label or field} dài quá {max_len} ký tự.", field)
     value = value.strip()
     if required and not value:
-        raise IntakeError(422, f"Nhập {label or field}.", field)
+        what = label[:1].lower() + label[1:] if label else field  # "Nhập tên người nộp.", not "Nhập Tên ..."
+        raise IntakeError(422, f"Nhập {what}.", field)
     if "\x00" in value:
         raise IntakeError(422, f"{label or field} chứa ký tự không hợp lệ.", field)
     return value
@@ -276,14 +281,25 @@ def validate_applicant(applicant: Any) -> dict[str, str]:
     if not isinstance(kind, str) or kind not in APPLICANT_KINDS:
         raise IntakeError(422, "Loại người nộp là cá nhân (individual) hoặc tổ chức (organisation).",
                           "applicant.kind")
-    return {
-        "kind": kind,
-        "name": _text(applicant.get("name"), "applicant.name", required=True, label="Tên người nộp"),
-        "id_number": normalise_id_number(kind, applicant.get("id_number")),
-        "phone": normalise_phone(applicant.get("phone")),
-        "email": normalise_email(applicant.get("email")),
-        "address": _text(applicant.get("address"), "applicant.address", max_len=MAX_TEXT, label="Địa chỉ"),
+    checks = {
+        "name": lambda: _text(applicant.get("name"), "applicant.name", required=True, label="Tên người nộp"),
+        "id_number": lambda: normalise_id_number(kind, applicant.get("id_number")),
+        "phone": lambda: normalise_phone(applicant.get("phone")),
+        "email": lambda: normalise_email(applicant.get("email")),
+        "address": lambda: _text(applicant.get("address"), "applicant.address", max_len=MAX_TEXT, label="Địa chỉ"),
     }
+    person, errors = {"kind": kind}, []
+    for key, check in checks.items():  # every field checked, so that all their errors are told at once
+        try:
+            person[key] = check()
+        except IntakeError as exc:
+            errors.append(exc)
+    if errors:
+        first = errors[0]
+        raise IntakeError(422, first.message, first.field,
+                          details=[{"field": e.field, "message": e.message} for e in errors] if len(errors) > 1
+                          else None)
+    return person
 
 
 def validate_documents(documents: Any, field: str = "documents") -> list[dict[str, Any]]:
@@ -347,6 +363,13 @@ def _check_datetime(value: Any, field: str, cal: WorkCalendar, label: str) -> da
     if not low <= value <= high:
         raise IntakeError(422, f"{label} nằm ngoài phạm vi lịch làm việc ({low.year}–{high.year}).", field)
     return value.replace(microsecond=0)
+
+
+def outside_calendar_message(cal: WorkCalendar, what: str = "Hạn giải quyết") -> str:
+    """Why a deadline cannot be computed, in Vietnamese: it falls outside the working-day calendar's
+    years (the pure modules' ValueError speaks English, for developers)."""
+    return (f"{what} rơi ra ngoài lịch làm việc của hệ thống (lịch có từ năm {cal.first_year} đến hết năm "
+            f"{cal.last_year}): kiểm tra lại thời điểm tiếp nhận.")
 
 
 def _agency_code() -> str:
@@ -542,7 +565,7 @@ def receive_dossier(session, *, procedure, applicant: dict, channel: str, receiv
     try:
         refresh_dossier(session, dossier, cal)
     except ValueError as exc:  # the deadline falls outside the calendar's years
-        raise IntakeError(422, f"Không tính được hạn giải quyết: {exc}", "received_at") from exc
+        raise IntakeError(422, outside_calendar_message(cal), "received_at") from exc
     dossier.appointment_at = dossier.deadline_at
 
     # Counters last: on PostgreSQL their row locks are held until the caller commits.

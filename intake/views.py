@@ -269,8 +269,8 @@ def preview_for(procedure: Procedure | None, received_at: datetime | None) -> di
             "supplement_rule": in_force.supplement_rule}
     try:
         result = derive(calendar_for(db.session), limit_from_rule(rule), [Event("received", received_at)])
-    except ValueError as exc:
-        info["error"] = f"Không tính được ngày hẹn trả: {exc}"
+    except ValueError:  # beyond the calendar's years
+        info["error"] = services.outside_calendar_message(calendar_for(db.session), "Ngày hẹn trả")
         return info
     info["appointment"] = result.deadline.strftime("%H:%M %d/%m/%Y") if result.deadline else "Không quy định thời hạn"
     info["forwarding_deadline"] = result.forwarding_deadline.strftime("%H:%M %d/%m/%Y")
@@ -381,7 +381,9 @@ def new_dossier():
                 if exc.field and exc.field.startswith("documents"):
                     doc_errors.append(exc.message)
                 else:
-                    _attach_error(form, exc, {"procedure": "procedure_id", "id_number": "applicant_id_number"})
+                    for one in ([services.IntakeError(exc.status, d["message"], d["field"]) for d in exc.details]
+                                if exc.details else [exc]):
+                        _attach_error(form, one, {"procedure": "procedure_id", "id_number": "applicant_id_number"})
             else:
                 db.session.commit()
                 appointment = (dossier.appointment_at.strftime("%H:%M %d/%m/%Y") if dossier.appointment_at

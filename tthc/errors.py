@@ -28,8 +28,13 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def api_error(status: int, message: str, field: str | None = None, code: str | None = None):
-    resp = jsonify({"error": {"code": code or API_CODES.get(status, "error"), "message": message, "field": field}})
+def api_error(status: int, message: str, field: str | None = None, code: str | None = None,
+              details: list[dict] | None = None):
+    """The API's one error object; ``details`` lists every error when there were several (issue 16)."""
+    error = {"code": code or API_CODES.get(status, "error"), "message": message, "field": field}
+    if details:
+        error["details"] = details
+    resp = jsonify({"error": error})
     resp.status_code = status
     return resp
 

@@ -325,3 +325,29 @@ def test_id_numbers_and_phones_are_masked_the_same_way_everywhere_for_roles_that
         applicant = body["applicant"]
         expected = ("079203001234", "0912345678") if full else (masked_id, masked_phone)
         assert (applicant["id_number"], applicant["phone"]) == expected, username
+
+
+def test_a_date_outside_the_calendar_is_explained_in_vietnamese(client, auth, desk):
+    login(auth, "tiepnhan")
+    info = client.get(f"/dossiers/preview?procedure_id={desk.procedure_id}&received_at=2100-12-28T09:00").json
+    assert info["error"] == ("Ngày hẹn trả rơi ra ngoài lịch làm việc của hệ thống (lịch có từ năm 2000 đến hết năm "
+                             "2100): kiểm tra lại thời điểm tiếp nhận.")
+    html = new_form(client, desk, received_at="1999-12-01T09:00").get_data(as_text=True)
+    assert "Thời điểm tiếp nhận nằm ngoài phạm vi lịch làm việc" in html
+
+
+def test_the_api_keeps_one_error_object_with_every_error_in_details(app, client, desk):
+    from tthc.accounts import issue_token
+
+    with app.app_context():
+        token = issue_token(db.session, _user("tiepnhan"), "desk")
+        db.session.commit()
+    response = client.post("/api/v1/dossiers", headers={"Authorization": f"Bearer {token}"}, json={
+        "procedure_id": desk.procedure_id, "channel": "direct",
+        "applicant": {"kind": "individual", "name": "", "id_number": "123", "phone": "12", "email": "x"}})
+    assert response.status_code == 422
+    error = response.json["error"]
+    assert (error["field"], error["message"]) == ("applicant.name", "Nhập tên người nộp.")
+    assert [d["field"] for d in error["details"]] == ["applicant.name", "applicant.id_number", "applicant.phone",
+                                                      "applicant.email"]
+    assert all(d["message"] for d in error["details"])
