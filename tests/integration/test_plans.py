@@ -191,7 +191,7 @@ def test_the_quarter_report_lists_the_8_tasks_and_task_5_equals_the_summary_over
     got = figures[5]
     names = {"received": "Tổng số hồ sơ nhận giải quyết", "carried": "Kỳ trước chuyển qua",
              "finished": "Đã giải quyết", "early": "Trước hạn", "on_time": "Đúng hạn", "late": "Quá hạn",
-             "in_progress": "Đang giải quyết", "overdue": "Đang quá hạn", "returned": "Trả lại, rút hồ sơ"}
+             "in_progress": "Đang giải quyết", "overdue": "Đang quá hạn", "returned": "Trả lại / rút / dừng giải quyết"}
     assert {k: got[v] for k, v in names.items()} == {k: total[k] for k in names}
     assert got["Tỷ lệ đúng hạn, trước hạn"] == total["rate"]
     assert got["Tiếp nhận mới"] == total["online"] + total["direct"] + total["postal"]

@@ -126,7 +126,7 @@ def dossier_summary(session, first_day: date, last_day: date, now: datetime) -> 
         ("Quá hạn", total.late),
         ("Đang giải quyết", total.in_progress),
         ("Đang quá hạn", total.overdue),
-        ("Trả lại, rút hồ sơ", total.returned),
+        ("Trả lại / rút / dừng giải quyết", total.returned),
         ("Tỷ lệ đúng hạn, trước hạn", total.on_time_rate),
         ("Hồ sơ trễ hạn có văn bản xin lỗi", late_with_apology),
     ], note=f"từ {first_day:%d/%m/%Y} đến {last_day:%d/%m/%Y}")

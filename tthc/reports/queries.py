@@ -8,7 +8,8 @@ Semantics (domain.md §7, §8): for a period ``[start, end)``
 - *finished* (early / on time / late) is counted by the finished date, the
   classification being against the original deadline (an extended dossier finished
   after its original deadline is late; a refusal after appraisal is finished);
-- *returned or withdrawn* is counted by the ``closed_at`` date;
+- *returned, withdrawn or stopped* (one column group, "Trả lại / rút / dừng giải quyết", outside the
+  on-time rate) is counted by the ``closed_at`` date;
 - *in progress* is what is neither, measured at ``end`` (or now, for a period still
   running): overdue when its original deadline as it stood then is before that instant,
   except while waiting for a supplement then (within time).
@@ -359,8 +360,8 @@ def _stream(session, stmt) -> Iterator:
 
 def _register_note(status: str, result: str | None, extended: bool) -> str:
     notes = []
-    if status in ("returned_unprocessed", "withdrawn", "cancelled"):
-        notes.append(STATUS_LABELS[status])
+    if status in ("returned_unprocessed", "withdrawn", "stopped", "cancelled"):
+        notes.append(STATUS_LABELS.get(status, status))
     if result == "refused":
         notes.append("Từ chối giải quyết")
     if extended:

@@ -162,7 +162,7 @@ SUMMARY_GROUPS = (
     ("C", "G", "Số hồ sơ nhận giải quyết"),
     ("H", "K", "Số hồ sơ đã giải quyết"),
     ("L", "N", "Số hồ sơ đang giải quyết"),
-    ("O", "O", "Số hồ sơ trả lại, rút hồ sơ"),
+    ("O", "O", "Trả lại / rút / dừng giải quyết"),  # returned, withdrawn, stopped: outside the on-time rate
     ("P", "P", "Tỷ lệ giải quyết đúng hạn, trước hạn (%)"),
     ("Q", "S", "Mức độ hài lòng"),  # issue 7: its own group, outside the identities of columns C–O
 )
