@@ -334,7 +334,10 @@ def review_rows(session, window: Window, coverage=DEFAULT_COVERAGE, today: date 
         events = _events_by_dossier(session, pending_ids[i:i + EVENT_BATCH])
         for dossier_id, evs in events.items():
             key, limit = pending[dossier_id]
-            used = time_used(cal, limit, evs) if evs and evs[0].type == "received" else None
+            try:
+                used = time_used(cal, limit, evs) if evs and evs[0].type == "received" else None
+            except ValueError:  # events the engine refuses (the dossier page explains them): no time counted
+                used = None
             if used is not None:
                 stats[key][2].append(used.value)
 
@@ -404,8 +407,11 @@ def what_if(session, window: Window, key: tuple, amount: int, cal: WorkCalendar 
         for evs in _events_by_dossier(session, ids[i:i + EVENT_BATCH]).values():
             if not evs or evs[0].type != "received":
                 continue
+            try:
+                late += late_under(cal, limit, evs, amount)
+            except ValueError:  # a deadline beyond the calendar's years, or events the engine refuses
+                continue
             replayed += 1
-            late += late_under(cal, limit, evs, amount)
     return {"key": key_text(key), "amount": amount, "finished": len(ids), "replayed": replayed, "late": late}
 
 
