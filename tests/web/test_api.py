@@ -376,3 +376,26 @@ def test_service_error_messages_are_the_api_messages(api):
     body = api.receive(applicant={"name": "A", "id_number": "12"}).get_json()
     assert body["error"]["message"].startswith("Số CCCD gồm 12 chữ số")
     assert services.IntakeError(422, "x").status == 422
+
+
+def test_a_supplement_request_names_its_documents_as_a_list_of_strings(api):
+    code = api.receive(received_at=past(5)).get_json()["code"]
+    api.event(code, "reception", type="forwarded")
+    for bad in ("Bản sao CCCD", [], [1], None):
+        response = api.event(code, "handler", type="supplement_requested", note="Thiếu", documents_to_add=bad)
+        assert response.status_code == 422, bad
+        assert response.get_json()["error"]["field"].startswith("documents_to_add"), bad
+    body = api.event(code, "handler", type="supplement_requested", note="Thiếu giấy tờ",
+                     documents_to_add=["Bản sao CCCD", " bản sao cccd ", "Biên bản nghiệm thu"]).get_json()
+    ask = next(e for e in body["events"] if e["type"] == "supplement_requested")
+    assert ask["data"]["documents_to_add"] == ["Bản sao CCCD", "Biên bản nghiệm thu"]
+
+
+def test_every_dossier_body_carries_warnings_and_names_an_estimated_calendar_year(api):
+    current = api.receive(received_at=past(5)).get_json()
+    assert current["warnings"] == []
+    # 2017 is not among the shipped official schedules: its calendar is only an estimate.
+    old = api.receive(received_at="2017-12-20T09:00").get_json()
+    assert len(old["warnings"]) == 1 and "lịch năm 2017" in old["warnings"][0]
+    listed = api.call("GET", "/dossiers", "reception").get_json()["items"]
+    assert {d["code"]: bool(d["warnings"]) for d in listed} == {current["code"]: False, old["code"]: True}
