@@ -53,6 +53,11 @@ def expected(spec, coverage):
     }
 
 
+def pct(fraction):
+    """Workbooks show rates in % with two decimals."""
+    return fraction if isinstance(fraction, str) or fraction is None else round(fraction * 100, 2)
+
+
 def approx(value):
     return value if isinstance(value, str) or value is None else pytest.approx(value, abs=1e-4)
 
@@ -77,16 +82,17 @@ def test_every_number_of_the_workbook_equals_an_independent_count(app, runner, f
     # Sheet 2: one row per procedure, every column.
     for index, spec in enumerate(procedures, 1):
         e = expected(spec, 80)
-        row = [c.value for c in stats[5 + index]]
+        row = [c.value for c in stats[9 + index]]
         unit = e["unit"]
         assert row == [
             index, spec.code, spec.name, "Hoạt động khoa học và công nghệ",
             "Quy định trước các quyết định điều chỉnh", text(*spec.statutory), text(spec.limit, unit), UNIT_VI[unit],
-            e["n"], approx(e["on_time"]), approx(e["median"]), approx(e["p80"]), approx(e["p95"]), approx(e["max"]),
-            approx(e["half"]), text(e["proposed"], unit) if e["proposed"] else None, approx(e["cut"]), e["late"],
+            e["n"], approx(pct(e["on_time"])), approx(e["median"]), approx(e["p80"]), approx(e["p95"]),
+            approx(e["max"]), approx(pct(e["half"])), text(e["proposed"], unit) if e["proposed"] else None,
+            approx(pct(e["cut"])), e["late"],
             e["note"] or None,
         ], spec.code
-    assert stats[6 + len(procedures)][0].value is None  # nothing else: outside the window, cancelled, open
+    assert stats[10 + len(procedures)][0].value is None  # nothing else: outside the window, cancelled, open
 
     # Sheet 1: the annex lists the proposals below the time in force.
     listed = [s for s in procedures if expected(s, 80)["proposed"] and expected(s, 80)["proposed"] < s.limit]
@@ -94,23 +100,23 @@ def test_every_number_of_the_workbook_equals_an_independent_count(app, runner, f
     assert annex["A1"].value and annex["A5"].value.startswith("DANH MỤC")
     for index, spec in enumerate(listed, 1):
         e = expected(spec, 80)
-        row = [c.value for c in annex[10 + index]]
+        row = [c.value for c in annex[9 + index]]
         assert row == [index, spec.code, spec.name, "Hoạt động khoa học và công nghệ", text(*spec.statutory),
-                       text(spec.limit, e["unit"]), text(e["proposed"], e["unit"]), approx(e["cut"]), e["n"],
-                       approx(e["on_time"]), text(f"{e['p95']:g}".replace(".", ","), e["unit"])], spec.code
-    assert annex[11 + len(listed)][0].value is None
-    signature = [c.value for row in annex.iter_rows(min_row=12 + len(listed)) for c in row if c.value]
+                       text(spec.limit, e["unit"]), text(e["proposed"], e["unit"]), approx(pct(e["cut"])), e["n"],
+                       approx(pct(e["on_time"])), text(f"{e['p95']:g}".replace(".", ","), e["unit"])], spec.code
+    assert annex[10 + len(listed)][0].value is None
+    signature = [c.value for row in annex.iter_rows(min_row=11 + len(listed)) for c in row if c.value]
     assert "Nơi nhận:" in signature and "GIÁM ĐỐC" in signature
 
     # Sheet 3: documents asked for in supplement requests, per procedure.
-    got = [[c.value for c in row][1:] for row in components.iter_rows(min_row=6) if row[0].value]
+    got = [[c.value for c in row][1:] for row in components.iter_rows(min_row=10) if row[0].value]
     a, b, c = (s.code for s in procedures[:3])
     names = {s.code: s.name for s in procedures}
     field = "Hoạt động khoa học và công nghệ"
     assert got == [
-        [a, names[a], field, "Bản sao giấy phép", 1, 1, 1], [a, names[a], field, "Đơn đề nghị", 1, 1, 1],
-        [b, names[b], field, "Bản sao giấy phép", 1, 1, 1],
-        [c, names[c], field, "Bản vẽ thiết kế", 1, 1, 1], [c, names[c], field, "Giấy xác nhận", 1, 1, 1],
+        [a, names[a], field, "Bản sao giấy phép", 1, 1, 100], [a, names[a], field, "Đơn đề nghị", 1, 1, 100],
+        [b, names[b], field, "Bản sao giấy phép", 1, 1, 100],
+        [c, names[c], field, "Bản vẽ thiết kế", 1, 1, 100], [c, names[c], field, "Giấy xác nhận", 1, 1, 100],
     ]
     assert "5 rows" in result.output
     with app.app_context():  # the export is audited

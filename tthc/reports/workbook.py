@@ -502,6 +502,39 @@ class TableWriter:
         self._styled([c.label for c in self.columns], FONT_SMALL_BOLD, CENTER, BORDER,
                      height=height or lines * 14.0 + 4)
 
+    def signature(self, header: ReportHeader) -> None:
+        """After the table, the closing block of an official report: "Nơi nhận" and the recipients on
+        the left, the preparer in the middle, the signer (title, "Ký tên, đóng dấu") on the right."""
+        n = len(self.columns)
+        split = max(2, n // 3)
+        right = max(split + 2, n - max(3, n // 3) + 1)
+        small = Font(name=FONT_NAME, size=10)
+        self.row += 1
+        self.ws.append([])
+        lines = [("Nơi nhận:", header.preparer_title, header.signer_title),
+                 (None, "(Ký, ghi rõ họ tên)", "(Ký tên, đóng dấu)")]
+        lines += [(f"- {r}", None, None) for r in header.recipients]
+        for i, (left, middle, signer) in enumerate(lines):
+            values = [None] * n
+            values[0], values[split], values[right - 1] = left, middle, signer
+            fonts = (Font(name=FONT_NAME, size=11, bold=True, italic=True) if i == 0 else small,
+                     FONT_BOLD if i == 0 else FONT_ITALIC)
+            self.row += 1
+            cells = []
+            for col, value in enumerate(values, 1):
+                cell = WriteOnlyCell(self.ws)
+                if value is not None:
+                    set_text_or_value(cell, value)
+                    cell.font = fonts[0] if col == 1 else fonts[1]
+                    cell.alignment = LEFT if col == 1 else CENTER
+                cells.append(cell)
+            self.ws.merged_cells.add(f"A{self.row}:{get_column_letter(split)}{self.row}")
+            if split + 1 <= right - 1:
+                self.ws.merged_cells.add(f"{get_column_letter(split + 1)}{self.row}:"
+                                         f"{get_column_letter(right - 1)}{self.row}")
+            self.ws.merged_cells.add(f"{get_column_letter(right)}{self.row}:{get_column_letter(n)}{self.row}")
+            self.ws.append(cells)
+
     def finish(self, target: Target = None) -> Optional[bytes]:
         return _finish(self.wb, target)
 
