@@ -245,3 +245,32 @@ def test_the_close_of_office_hours_is_the_default_time_of_a_day_only_appointment
     parsed = parse_row(2, row(**{"Ngày hẹn trả": "10/11/2026"}), match, HEADERS, Mapping(), **BOUNDS,
                        day_close=time(16, 30))
     assert parsed.appointment_at == datetime(2026, 11, 10, 16, 30)
+
+
+def _statuses(data: bytes, name: str) -> list[tuple[str, str, tuple]]:
+    table = open_table(io.BytesIO(data), name)
+    match = match_headers(table.headers, Mapping())
+    out = []
+    for line, values in table.rows:
+        parsed = parse_row(line, values, match, table.headers, Mapping(), **BOUNDS)
+        out.append((parsed.code, parsed.applicant_name, tuple((e.type, e.at, e.estimated) for e in parsed.events)))
+    return out
+
+
+def test_the_sample_as_xlsx_with_real_dates_and_as_cp1258_reads_exactly_as_the_utf8_csv():
+    import openpyxl
+
+    with open(SAMPLE, "rb") as fh:
+        raw = fh.read()
+    expected = _statuses(raw, "sample.csv")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(rows[0])
+    for r in rows[1:]:  # Excel stores the times as dates, not text
+        ws.append([datetime.strptime(v, "%d/%m/%Y %H:%M") if v[:2].isdigit() and v[2:3] == "/" else v for v in r])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    assert _statuses(buffer.getvalue(), "sample.xlsx") == expected
+    assert _statuses(cp1258(raw.decode("utf-8-sig")), "sample.csv") == expected
+    assert len(expected) == 40
