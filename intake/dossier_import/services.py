@@ -350,6 +350,11 @@ def _import_batch(session, batch, match, headers, mapping, catalog: _Catalog, co
                                  [(e.type, e.at) for e in row.events])
                 plans.append((row, procedure, note, None, row.events, unit_id))
             else:
+                if dossier.received_at != row.received_at:
+                    # Same code, another reception: another dossier (or a code issued twice), never merged.
+                    raise RowRejected(columns["code"], f"Mã hồ sơ “{row.code}” đã có trên hệ thống cho hồ sơ tiếp nhận "
+                                                       f"lúc {dossier.received_at:%H:%M %d/%m/%Y}, khác thời điểm "
+                                                       f"tiếp nhận trong tệp ({row.received_at:%H:%M %d/%m/%Y}).")
                 standing = _standing(dossier)
                 new = plan_update([KnownEvent(e.type, e.at) for e in standing], dossier.status, row)
                 if not new:

@@ -286,3 +286,11 @@ def test_the_desks_typing_rules_do_not_apply_to_imported_rows(demo):
     assert run.counts["created"] == 1
     dossier = db.session.scalar(select(Dossier).where(Dossier.code == row["Mã hồ sơ"]))
     assert dossier.applicant_phone == "" and dossier.applicant_id_number == "CMND 123"
+
+
+def test_a_known_code_with_another_reception_time_is_another_dossier_and_is_rejected(demo):
+    row = sample_rows()[0]
+    run_import(to_csv([row]))
+    run = run_import(to_csv([dict(row, **{"Ngày tiếp nhận": "21/09/2026 08:06"})]))
+    (rejected,) = outcomes(run)["rejected"]
+    assert rejected.column == "Mã hồ sơ" and "khác thời điểm tiếp nhận" in rejected.reason
