@@ -71,7 +71,8 @@ def rule_in_force(procedure, at: date | datetime) -> RuleInForce:
         effective = procedure.effective_date
     else:
         committed_unit, committed_amount = version.committed_unit, version.committed_amount
-        legal_basis = version.legal_basis or procedure.legal_basis or ""
+        # The procedure's legal basis still holds; the decision adds the committed time's ground.
+        legal_basis = "\n".join(text for text in (procedure.legal_basis, version.legal_basis) if text)
         effective = version.effective_date
     if committed_amount is not None and committed_unit:
         limit_unit, limit_amount = committed_unit, committed_amount

@@ -95,3 +95,11 @@ def test_the_api_exposes_the_committed_time_in_force_at_the_asked_instant(setup)
     assert procedure_json(proc, datetime(2025, 12, 31, 23, 59))["committed_amount"] == 10
     shown = procedure_json(proc, datetime(2026, 1, 1, 0, 0))
     assert (shown["limit_amount"], shown["committed_amount"], shown["statutory_amount"]) == (7, 7, 15)
+
+
+def test_a_rule_version_keeps_the_procedure_s_legal_basis_and_adds_the_decision(setup):
+    s, proc, admin, _ = setup
+    proc.legal_basis = "Nghị định 08/2014/NĐ-CP"
+    _apply(s, proc, admin)
+    assert proc.rule_at(date(2026, 1, 1)).legal_basis == "Nghị định 08/2014/NĐ-CP\nQuyết định số 1094/QĐ-UBND ngày 20/12/2025"
+    assert proc.rule_at(date(2025, 12, 31)).legal_basis == "Nghị định 08/2014/NĐ-CP"
