@@ -46,7 +46,7 @@ def build(session, plan: Plan, span: tm.Span, now: datetime) -> PlanReport:
 
 
 def workbook(report: PlanReport, target: Target = None):
-    measured = [(f"Nhiệm vụ {n}: {m.title}", m.figures, m.note) for n, m in report.measured]
+    measured = [(n, m.title, m.figures, m.note) for n, m in report.measured]
     return plan_report_workbook(report.header, queries.REPORT_HEADERS, [r.cells() for r in report.rows], measured,
                                 target)
 

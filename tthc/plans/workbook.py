@@ -1,99 +1,48 @@
-"""The plan report's workbook: pure (openpyxl and tthc.reports.workbook's helpers), returns bytes or writes a file.
+"""The plan report's workbook, on the reports' streamed table helper (tthc.reports.workbook.TableWriter).
 
-"Báo cáo kết quả thực hiện Kế hoạch ...": the official header (Circular 01/2018 layout, shared
-with the reports), a row per task (content, lead, timing, what was done, evidence, status), the
-figures the product measured, and the signature block. Times New Roman, A4 landscape, one page
-wide, the table head repeated on every page; user text starting with ``= + - @`` stays text.
+"Báo cáo kết quả thực hiện Kế hoạch ...": sheet 1 has the official header, a row per task (content,
+lead, timing, what was done, evidence, status) and the signature block; sheet 2 the figures the product
+measured for the measured tasks (counts and rates as numbers). A4 landscape, one page wide, rows as
+tall as their text, the head repeated on every page, user text starting with ``= + - @`` kept as text:
+all of it the helper's.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Optional, Sequence
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
-from tthc.reports.workbook import (
-    BORDER,
-    CENTER,
-    COUNT_FORMAT,
-    FONT_BOLD,
-    FONT_ITALIC,
-    FONT_NAME,
-    FONT_SMALL,
-    FONT_SMALL_BOLD,
-    FONT_TITLE,
-    LEFT,
-    PERCENT_FORMAT,
-    TOP_LEFT,
-    ReportHeader,
-    Target,
-    _finish,
-    _official_header,
-    _print_setup,
-    _put,
-)
+from tthc.reports.workbook import Column, ReportHeader, Target, TableWriter
 
-WIDTHS = (6, 46, 22, 14, 46, 30, 22)
-LAST = "G"
+REPORT_SHEET = "Báo cáo"
+FIGURES_SHEET = "Số liệu hệ thống"
+TASK_COLUMNS = (("int", 5), ("text", 40), ("text", 18), ("center", 12), ("text", 42), ("text", 26), ("text", 20))
+FIGURE_COLUMNS = (Column("STT", 5, "int"), Column("Nhiệm vụ", 9, "int"), Column("Nội dung", 40),
+                  Column("Chỉ tiêu", 46), Column("Số lượng", 12, "int"), Column("Tỷ lệ (%)", 12, "number"),
+                  Column("Phạm vi số liệu", 40))
+FIGURES_TITLE = "Số liệu do hệ thống theo dõi hồ sơ TTHC tổng hợp"
 
 
 def plan_report_workbook(header: ReportHeader, headers: Sequence[str], rows: Sequence[Sequence],
-                         measured: Sequence[tuple[str, Sequence[tuple[str, object]], str]],
+                         measured: Sequence[tuple[int, str, Sequence[tuple[str, object]], str]],
                          target: Target = None) -> Optional[bytes]:
-    """``rows``: the cells of each task; ``measured``: (title, [(label, value)], note) per measured task."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Báo cáo"
-    _official_header(ws, header, LAST, "C", "E")
-    _put(ws, "A5", header.title.upper(), FONT_TITLE, merge=f"A5:{LAST}5")
-    _put(ws, "A6", header.subtitle, FONT_ITALIC, merge=f"A6:{LAST}6")
-    ws.row_dimensions[5].height = 36
-    ws.row_dimensions[6].height = 30
-    head = 8
-    for i, label in enumerate(headers, 1):
-        _put(ws, f"{get_column_letter(i)}{head}", label, FONT_SMALL_BOLD, border=BORDER)
-    ws.row_dimensions[head].height = 32
-    r = head + 1
-    for cells in rows:
-        for i, value in enumerate(cells, 1):
-            _put(ws, f"{get_column_letter(i)}{r}", value, FONT_SMALL, CENTER if i in (1, 4) else TOP_LEFT,
-                 border=BORDER)
-        longest = max((len(str(v)) // max(WIDTHS[i] - 2, 1) + str(v).count("\n") + 1
-                       for i, v in enumerate(cells)), default=1)
-        ws.row_dimensions[r].height = min(409, 15 * max(2, longest))
-        r += 1
-
+    """``rows``: the cells of each task; ``measured``: (task number, title, [(label, value)], note) per measured
+    task, a value being a count (int), a rate (a fraction, float) or None."""
+    wb = Workbook(write_only=True)
+    columns = [Column(label, width, kind) for label, (kind, width) in zip(headers, TASK_COLUMNS)]
+    report = TableWriter(REPORT_SHEET, columns, header=header, wb=wb)
+    report.rows(rows)
+    report.signature(header)
     if measured:
-        r += 1
-        _put(ws, f"A{r}", "SỐ LIỆU DO HỆ THỐNG THEO DÕI HỒ SƠ TTHC TỔNG HỢP", FONT_BOLD, LEFT, merge=f"A{r}:{LAST}{r}")
-        r += 1
-        for title, figures, note in measured:
-            _put(ws, f"A{r}", f"{title}" + (f" ({note})" if note else ""), FONT_SMALL_BOLD, LEFT,
-                 merge=f"A{r}:{LAST}{r}")
-            r += 1
-            for label, value in figures:
-                _put(ws, f"B{r}", label, FONT_SMALL, LEFT, border=BORDER)
-                cell = _put(ws, f"C{r}", value if value is not None else "–", FONT_SMALL, CENTER, border=BORDER)
-                if isinstance(value, float):
-                    cell.number_format = PERCENT_FORMAT
-                elif isinstance(value, int):
-                    cell.number_format = COUNT_FORMAT
-                r += 1
-            r += 1
-
-    r += 1
-    _put(ws, f"A{r}", "Nơi nhận:", Font(name=FONT_NAME, size=11, bold=True, italic=True), LEFT, merge=f"A{r}:B{r}")
-    _put(ws, f"E{r}", header.signer_title, FONT_BOLD, merge=f"E{r}:{LAST}{r}")
-    _put(ws, f"C{r}", header.preparer_title, FONT_BOLD, merge=f"C{r}:D{r}")
-    for i, recipient in enumerate(header.recipients, 1):
-        _put(ws, f"A{r + i}", f"- {recipient}", Font(name=FONT_NAME, size=10), LEFT, merge=f"A{r + i}:B{r + i}")
-    _put(ws, f"C{r + 1}", "(Ký, ghi rõ họ tên)", FONT_ITALIC, merge=f"C{r + 1}:D{r + 1}")
-    _put(ws, f"E{r + 1}", "(Ký tên, đóng dấu)", FONT_ITALIC, merge=f"E{r + 1}:{LAST}{r + 1}")
-
-    for i, width in enumerate(WIDTHS, 1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-    ws.freeze_panes = f"A{head + 1}"
-    _print_setup(ws, landscape=True, title_rows=f"{head}:{head}")
-    ws.print_area = f"A1:{LAST}{r + max(len(header.recipients), 1) + 4}"
-    return _finish(wb, target)
+        figures = TableWriter(FIGURES_SHEET, FIGURE_COLUMNS, wb=wb, header=replace(
+            header, title=FIGURES_TITLE, subtitle=f"Kèm theo {header.title[0].lower()}{header.title[1:]}"))
+        lines, n = [], 0
+        for task_number, title, values, note in measured:
+            for label, value in values:
+                n += 1
+                rate = round(value * 100, 2) if isinstance(value, float) else None
+                count = value if isinstance(value, int) and not isinstance(value, bool) else None
+                lines.append([n, task_number, title, label, count, rate, note])
+        figures.rows(lines)
+    return report.finish(target)
