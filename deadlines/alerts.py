@@ -1,7 +1,8 @@
 """Alerts: who sees which alert, acknowledgement, and the digest e-mails (issue 5).
 
 Visibility: supervisors and administrators see every alert; a handler sees the
-alerts of their unit (the unit holding the dossier when the alert was raised);
+alerts of their unit (the unit holding the dossier: alerts follow it when it moves)
+of dossiers they may open;
 the reception desk sees "not forwarded" alerts (forwarding is its duty,
 domain.md §4.8). An alert is unread for a user until that user acknowledges it.
 
@@ -23,10 +24,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.orm import aliased
 
+from deadlines.lifecycle import OPEN_STATUSES
 from deadlines.scan import ALERT_LABELS
-from tthc.models import OPEN_STATUSES, Alert, AlertAck, Dossier, Plan, PlanPeriod, PlanTask, PlanTaskUser, User
+from tthc.models import Alert, AlertAck, Dossier, Plan, PlanPeriod, PlanTask, PlanTaskUser, User
 from tthc.params import parse_id
 
 log = logging.getLogger(__name__)
@@ -35,10 +38,16 @@ ALL_ALERTS_ROLES = ("supervisor", "admin")
 
 
 def _dossier_alerts_filter(user: User):
+    """A handler's dossier alerts are those of the unit holding the dossier (alerts follow the
+    dossier, deadlines.store.write_life) and only of dossiers the handler may open (held by their
+    unit, or received for it): no inbox shows a code, an applicant or a deadline its reader cannot open."""
     if user.role == "handler":
         if user.unit_id is None:
             return None
-        return Alert.unit_id == user.unit_id
+        held = aliased(Dossier)  # its own alias: the inbox query joins Dossier too
+        can_open = (select(held.id).where(held.id == Alert.dossier_id)
+                    .where(or_(held.current_unit_id == user.unit_id, held.unit_id == user.unit_id)).exists())
+        return and_(Alert.dossier_id.is_not(None), Alert.unit_id == user.unit_id, can_open)
     if user.role == "reception":
         return Alert.kind == "not_forwarded"
     return None

@@ -20,17 +20,19 @@ from datetime import date, datetime, timedelta
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import case, func, select
 
+from deadlines import lifecycle
 from deadlines.alerts import acknowledge, acknowledge_all, alerts_query, count_alerts, unread_count
-from deadlines.scan import ALERT_KINDS, ALERT_LABELS
+from deadlines.lifecycle import FINISHED_STATUSES, OPEN_STATUSES, RUNNING_STATUSES
+from deadlines.scan import ALERT_KINDS, ALERT_LABELS, sql_condition
 from tthc.plans.reminders import PLAN_ALERT_KINDS, PLAN_ALERT_LABELS
 from tthc.auth import roles_required, user_from_bearer
 from tthc.clock import now as clock_now
 from tthc.clock import to_iso
 from tthc.errors import api_error
 from tthc.extensions import db
-from tthc.models import OPEN_STATUSES, RUNNING_STATUSES, Dossier, Rating, Unit
+from tthc.models import Dossier, Rating, Unit
 from tthc.params import MAX_PAGE, parse_filter_id, parse_id, parse_int, parse_page
 from tthc.reports import periods
 
@@ -39,7 +41,6 @@ api_alerts_bp = Blueprint("api_alerts", __name__, url_prefix="/api/v1")
 
 DASHBOARD_ROLES = ("supervisor", "admin", "handler")
 INBOX_ROLES = ("supervisor", "admin", "handler", "reception")
-FINISHED_STATUSES = ("finished", "handed_over")
 LIST_LIMIT = 50
 MAX_PER_PAGE = 100
 
@@ -155,17 +156,20 @@ def build_dashboard(session, now: datetime, *, due_soon_until: datetime, unit_id
         f = by_field.setdefault(fld, Row(fld, fld or "(không rõ lĩnh vực)"))
         return u, f
 
-    overdue = case((Dossier.deadline_at < now, 1), else_=0)
-    due_soon = case(((Dossier.deadline_at >= now) & (Dossier.deadline_at <= due_soon_until), 1), else_=0)
+    # The watch rules of deadlines.lifecycle, as SQL: the same statement as the scan, the list
+    # filters and the dossier page's badges.
+    th = lifecycle.Thresholds(now=now, due_soon_until=due_soon_until, apology_until=None)
+    is_overdue = sql_condition(lifecycle.WATCH_RULES["overdue"], th)
+    is_due_soon = sql_condition(lifecycle.WATCH_RULES["due_soon"], th)
+    overdue = case((is_overdue, 1), else_=0)
+    due_soon = case((is_due_soon, 1), else_=0)
     open_rows = []
     for status in OPEN_STATUSES:
         # One query per status: with an equality on status, the covering index
         # (status, unit_id, field, deadline_at) is read in GROUP BY order, nothing else.
-        # Waiting for a supplement counts as within time (domain.md §8).
-        running = status in RUNNING_STATUSES
+        # Waiting for a supplement counts as within time (domain.md §8): the rules say so.
         open_rows.extend(session.execute(
-            select(Dossier.unit_id, Dossier.field, func.count(),
-                   func.sum(overdue) if running else literal(0), func.sum(due_soon) if running else literal(0))
+            select(Dossier.unit_id, Dossier.field, func.count(), func.sum(overdue), func.sum(due_soon))
             .where(Dossier.status == status, *scope)
             .group_by(Dossier.unit_id, Dossier.field)
         ).all())
@@ -239,8 +243,8 @@ def build_dashboard(session, now: datetime, *, due_soon_until: datetime, unit_id
         rows.sort(key=lambda r: (r.deadline_at, r.id))
         return rows[:list_limit]
 
-    overdue_list = most_urgent(Dossier.deadline_at < now)
-    due_soon_list = most_urgent(Dossier.deadline_at >= now, Dossier.deadline_at <= due_soon_until)
+    overdue_list = most_urgent(is_overdue)
+    due_soon_list = most_urgent(is_due_soon)
 
     return Dashboard(
         now=now, period_start=start, period_end=end, due_soon_until=due_soon_until,

@@ -39,6 +39,7 @@ from deadlines.workdays import WorkCalendar
 
 __all__ = [
     "LimitUnit",
+    "LIMIT_UNIT_LABELS",
     "SupplementRule",
     "Limit",
     "Event",
@@ -79,12 +80,15 @@ class SupplementRule(str, Enum):
 
 _WORKING_TIME_UNITS = frozenset({LimitUnit.WORKING_DAYS, LimitUnit.WORKING_HOURS})
 
-_UNIT_VI = {
-    LimitUnit.WORKING_DAYS: "ngày làm việc",
-    LimitUnit.WORKING_HOURS: "giờ làm việc",
-    LimitUnit.CALENDAR_DAYS: "ngày",
-    LimitUnit.MONTHS: "tháng",
+LIMIT_UNIT_LABELS = {
+    "working_days": "ngày làm việc",
+    "working_hours": "giờ làm việc",
+    "calendar_days": "ngày",
+    "months": "tháng",
+    "none": "không quy định thời hạn",
 }
+"""The limit units in Vietnamese (the one list: models, forms and slips read it)."""
+_UNIT_VI = {unit: LIMIT_UNIT_LABELS[unit.value] for unit in LimitUnit if unit is not LimitUnit.NONE}
 
 
 @dataclass(frozen=True)
@@ -125,22 +129,23 @@ class Limit:
             raise ValueError(f"the time-limit amount must not be negative, got {amount}")
 
 
-EVENT_TYPES = frozenset(
-    {
-        "received",
-        "forwarded",
-        "step_handed_over",
-        "supplement_requested",
-        "supplement_received",
-        "extended",
-        "finished",
-        "handed_over",
-        "returned_unprocessed",
-        "withdrawn",
-        "cancelled",
-    }
+EVENT_TYPES = (
+    "received",
+    "forwarded",
+    "step_handed_over",
+    "supplement_requested",
+    "supplement_received",
+    "extended",
+    "finished",
+    "handed_over",
+    "returned_unprocessed",
+    "withdrawn",
+    "stopped",
+    "cancelled",
 )
-_TERMINAL = frozenset({"finished", "returned_unprocessed", "withdrawn", "cancelled"})
+"""The event types of a dossier's processing, in the order of the screens' action buttons: the one
+list (``deadlines.lifecycle`` exposes it with the labels and the state machine)."""
+_TERMINAL = frozenset({"finished", "returned_unprocessed", "withdrawn", "stopped", "cancelled"})
 
 
 @dataclass(frozen=True)
@@ -175,6 +180,10 @@ class DeadlineResult:
     explanation: tuple[str, ...]
     awaiting_supplement: bool = False
     """A supplement was requested and not yet received (the deadline excludes that wait)."""
+    counting_start: datetime | None = None
+    """Where the limit counts from now: the effective start, or that of the last restart."""
+    reception_deadline: datetime | None = None
+    """The deadline computed at reception alone (what the first receipt printed)."""
 
 
 # -- formatting ------------------------------------------------------------------------
@@ -353,6 +362,7 @@ def derive(cal: WorkCalendar, limit: Limit, events: Sequence[Event]) -> Deadline
 
     counting_start = start
     deadline = compute_deadline(cal, start, limit)
+    reception_deadline = deadline
     # pause state: working units keep a target working position, calendar units
     # a number of paused calendar days.
     target_pos = cal.working_position(start) + _limit_us(cal, limit) if working_units else None
@@ -474,6 +484,9 @@ def derive(cal: WorkCalendar, limit: Limit, events: Sequence[Event]) -> Deadline
         elif kind == "withdrawn":
             terminal = kind
             explanation.append(f"Người nộp rút hồ sơ {_fmt(at)}: không tính vào tỷ lệ đúng hạn")
+        elif kind == "stopped":
+            terminal = kind
+            explanation.append(f"Dừng giải quyết hồ sơ {_fmt(at)}: không tính vào tỷ lệ đúng hạn")
         elif kind == "cancelled":
             terminal = kind
             explanation.append(f"Hủy hồ sơ (nhập nhầm) {_fmt(at)}: ngoài thống kê")
@@ -522,6 +535,8 @@ def derive(cal: WorkCalendar, limit: Limit, events: Sequence[Event]) -> Deadline
         late_supplement_request=late_request,
         explanation=tuple(explanation),
         awaiting_supplement=open_request is not None and terminal is None,
+        counting_start=counting_start,
+        reception_deadline=reception_deadline,
     )
 
 

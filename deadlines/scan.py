@@ -23,17 +23,21 @@ Never imports ``intake``.
 """
 from __future__ import annotations
 
+import operator
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, insert, literal, not_, select, text, update
+from sqlalchemy import and_, exists, false, func, insert, literal, not_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from deadlines import lifecycle
+from deadlines.lifecycle import FINISHED_STATUSES  # noqa: F401  (re-exported)
 from deadlines.workdays import WorkCalendar
-from tthc.models import RUNNING_STATUSES, Alert, Dossier, ScanRun
+from tthc.models import Alert, Dossier, ScanRun
 
 #: The kinds of alert, in display order; each has a ``flag_<kind>`` column on Dossier.
 ALERT_KINDS = ("overdue", "apology_missing", "due_soon", "not_forwarded", "finished_late")
+assert set(ALERT_KINDS) == set(lifecycle.WATCH_KINDS)
 
 ALERT_LABELS = {
     "overdue": "Quá hạn",
@@ -42,8 +46,6 @@ ALERT_LABELS = {
     "not_forwarded": "Chưa chuyển xử lý đúng hạn",
     "finished_late": "Có kết quả trễ hạn",
 }
-
-FINISHED_STATUSES = ("finished", "handed_over")
 
 #: A finished-late alert is raised only for dossiers finished within this many days of
 #: the pass: older late results are history for the reports, not something to act on,
@@ -60,32 +62,48 @@ class TickAlreadyRecorded(Exception):
 
 def thresholds(cal: WorkCalendar, now: datetime, horizon_days: int) -> dict[str, datetime]:
     """The instants the pass compares deadlines with, computed once with the calendar."""
-    return {
-        "due_soon_until": cal.add_working_days(now, horizon_days),
-        "apology_until": cal.add_working_days(now, 1),
-    }
+    th = lifecycle.thresholds(cal, now, horizon_days)
+    return {"due_soon_until": th.due_soon_until, "apology_until": th.apology_until}
+
+
+_SQL_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def sql_condition(rule, th: lifecycle.Thresholds):
+    """A watch rule of ``deadlines.lifecycle`` as an SQL condition on Dossier.
+
+    Never NULL: every column a comparison reads is required to be NOT NULL (a NULL gives FALSE,
+    as :func:`lifecycle.holds` says), so ``NOT condition`` is the exact complement. A threshold
+    the calendar could not give (beyond its years) makes the comparison false.
+    """
+    if isinstance(rule, lifecycle.All):
+        return and_(*(sql_condition(part, th) for part in rule.parts))
+    if isinstance(rule, lifecycle.In):
+        column = getattr(Dossier, rule.col.name)
+        return column == rule.values[0] if len(rule.values) == 1 else column.in_(rule.values)
+    if isinstance(rule, lifecycle.IsFalse):
+        return getattr(Dossier, rule.col.name) == False  # noqa: E712
+    if isinstance(rule, lifecycle.Cmp):
+        sides, guards = [], []
+        for operand in (rule.left, rule.right):
+            if isinstance(operand, lifecycle.At):
+                value = getattr(th, operand.name)
+                if value is None:
+                    return false()
+                sides.append(value)
+            else:
+                column = getattr(Dossier, operand.name)
+                sides.append(column)
+                guards.append(column.isnot(None))
+        return and_(*guards, _SQL_OPS[rule.op](*sides))
+    raise TypeError(f"not a watch condition: {rule!r}")
 
 
 def flag_conditions(now: datetime, due_soon_until: datetime, apology_until: datetime) -> dict:
-    """Per kind, the SQL condition under which the flag holds. Never NULL (a NULL
-    deadline gives FALSE), so ``NOT condition`` is the exact complement."""
-    d = Dossier
-    # Waiting for the applicant's supplement counts as within time (domain.md §8).
-    is_open = d.status.in_(RUNNING_STATUSES)
-    has_deadline = d.deadline_at.isnot(None)
-    return {
-        "overdue": and_(is_open, has_deadline, d.deadline_at < now),
-        "due_soon": and_(is_open, has_deadline, d.deadline_at >= now, d.deadline_at <= due_soon_until),
-        # Decree 61/2018, Art. 18 (domain.md §4.8): the desk forwards by the forwarding deadline.
-        "not_forwarded": and_(d.status == "received", d.forwarding_deadline_at.isnot(None),
-                              d.forwarding_deadline_at < now),
-        # Domain.md §4.6: the apology is due at the latest 1 working day before the deadline.
-        "apology_missing": and_(is_open, has_deadline, d.extended == False,  # noqa: E712
-                                d.deadline_at <= apology_until),
-        # Judged against the original deadline, whatever the extension (domain.md §4.6).
-        "finished_late": and_(d.status.in_(FINISHED_STATUSES), d.finished_at.isnot(None),
-                              d.original_deadline_at.isnot(None), d.finished_at > d.original_deadline_at),
-    }
+    """Per kind, the SQL condition under which the flag holds: the watch rules of
+    ``deadlines.lifecycle``. Never NULL, so ``NOT condition`` is the exact complement."""
+    th = lifecycle.Thresholds(now=now, due_soon_until=due_soon_until, apology_until=apology_until)
+    return {kind: sql_condition(rule, th) for kind, rule in lifecycle.WATCH_RULES.items()}
 
 
 def _flag(kind: str):
@@ -219,4 +237,5 @@ def counts_summary(run: ScanRun) -> str:
 
 
 __all__ = ["ALERT_KINDS", "ALERT_LABELS", "TickAlreadyRecorded", "run_scan", "thresholds", "flag_conditions",
+           "sql_condition",
            "counts_summary"]

@@ -12,18 +12,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from deadlines import lifecycle
+
 DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 INT32_MAX = 2**31 - 1
 
-STATUSES = ["received", "in_progress", "awaiting_supplement", "finished", "handed_over", "returned_unprocessed",
-            "withdrawn", "cancelled"]
-EVENT_TYPES = ["forwarded", "step_handed_over", "supplement_requested", "supplement_received", "extended",
-               "finished", "handed_over", "returned_unprocessed", "withdrawn", "cancelled"]
-ALL_EVENT_TYPES = ["received", *EVENT_TYPES, "voided", "corrected"]
+# The vocabulary is deadlines.lifecycle's (defined once); the schema lists it.
+STATUSES = list(lifecycle.STATUSES)
+EVENT_TYPES = [t for t in lifecycle.EVENT_TYPES if t in lifecycle.TRANSITIONS]
+ALL_EVENT_TYPES = [*lifecycle.EVENT_TYPES, *lifecycle.META_EVENT_TYPES]
 FLAGS = ["overdue", "due_soon", "not_forwarded", "late_supplement_request", "apology_missing"]
-LIMIT_UNITS = ["working_days", "working_hours", "calendar_days", "months", "none"]
-CHANNELS = ["direct", "online", "postal"]
+LIMIT_UNITS = list(lifecycle.LIMIT_UNITS)
+CHANNELS = list(lifecycle.CHANNELS)
 DOCUMENT_KINDS = ["original", "copy", "original_or_copy"]
 
 

@@ -1,31 +1,17 @@
-"""The reception desk's domain services: the only place where a dossier changes.
+"""The reception desk's domain services: validate, check permissions, append events.
 
 Views, the JSON API and CLI commands parse input and call these functions; the
-functions check role, state and data (domain.md §4, §6, §8), write through the
-session, recompute deadlines through ``deadlines.store.refresh_dossier`` and
+functions check role, state and data (domain.md §4, §6, §8), append events and
+call the one writer (``deadlines.store.write_life``), which stores everything the
+events imply (status, unit, hand-over rows, deadlines, appointment, flags), then
 flush. The caller commits (or rolls back on :class:`IntakeError`).
 
 Time is always passed in (``now``): services never read the wall clock.
 
-State machine (domain.md §8), the single source for both :func:`record_event`
-and :func:`allowed_events` (the screens' action buttons):
-
-==================== ===================================== ==========================
-event                from state                            role
-==================== ===================================== ==========================
-received             —                                     reception
-forwarded            received                              reception
-step_handed_over     in_progress                           handler (own unit), supervisor
-supplement_requested in_progress                           handler (own unit)
-supplement_received  awaiting_supplement                   reception
-extended (once)      in_progress, awaiting_supplement      handler unit head (own unit), supervisor
-finished             in_progress                           handler (own unit)
-handed_over          finished                              reception
-returned_unprocessed received, in_progress, awaiting_supp. reception, supervisor
-withdrawn            received, in_progress, awaiting_supp. reception
-cancelled            any but handed_over (and cancelled)   supervisor
-voided               —                                     supervisor
-==================== ===================================== ==========================
+The state machine is ``deadlines.lifecycle.TRANSITIONS`` (domain.md §8), the single
+source for :func:`record_event`, :func:`allowed_events` (the screens' action
+buttons) and the replay. Handlers act only on dossiers held by their unit; an
+extension and a stop need the unit head (or a supervisor).
 
 Administrators read everything and act on nothing (the table gives them no event).
 
@@ -43,8 +29,9 @@ Decisions where the domain text leaves a choice (documented in the README):
   leave the applicant without any apology, but it is marked ``late_apology`` in the
   event's data, named in the event's note of the audit log, and still counts as
   the dossier's one extension.
-* A supplement request, like a return, withdrawal or cancellation, needs a note:
-  the applicant must be told what to add and why (form 02).
+* A supplement request, like a return, withdrawal, stop or cancellation, needs a
+  note: the applicant must be told what to add and why (form 02), or the reason
+  and legal ground of the stop (form 05 of 2025).
 * Voiding is allowed for any event but ``received`` (use ``cancelled``), a voiding
   event and a correction, provided the remaining events still follow the state
   machine; status, hand-over rows and deadlines are then re-derived by replaying
@@ -57,23 +44,29 @@ from datetime import date, datetime
 from typing import Any, Iterable
 
 from flask import current_app, has_app_context
-from sqlalchemy import and_, false, func, not_, or_, select
+from sqlalchemy import false, func, not_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from deadlines.due_dates import classify, derive, step_deadlines
-from deadlines.store import calendar_for, events_for, limit_from_rule, refresh_dossier
+from deadlines import lifecycle
+from deadlines.lifecycle import (
+    CHANNELS,
+    EVENT_LABELS,
+    OPEN_STATUSES,  # noqa: F401  (re-exported: callers read the vocabulary here too)
+    RUNNING_STATUSES,  # noqa: F401
+    TRANSITIONS,
+    LifecycleError,
+)
+from deadlines.scan import sql_condition
+from deadlines.store import calendar_for, replay_dossier, write_life
 from deadlines.workdays import WorkCalendar
 from intake import codes
 from tthc import audit, search
 from tthc.models import (
     DOCUMENT_KIND_LABELS,
-    OPEN_STATUSES,
-    RUNNING_STATUSES,
     DeskContact,
     Dossier,
     DossierEvent,
-    DossierHandover,
     Procedure,
     Unit,
     User,
@@ -81,94 +74,12 @@ from tthc.models import (
 from tthc.text import fold, has_forbidden_chars, like_pattern
 from tthc import text as text_rules
 
-EVENT_TYPES = (
-    "forwarded",
-    "step_handed_over",
-    "supplement_requested",
-    "supplement_received",
-    "extended",
-    "finished",
-    "handed_over",
-    "returned_unprocessed",
-    "withdrawn",
-    "cancelled",
-)
+#: The events a user records (all but ``received``, which receive_dossier records), in button order.
+EVENT_TYPES = tuple(t for t in lifecycle.EVENT_TYPES if t in TRANSITIONS)
 
-EVENT_LABELS = {
-    "received": "Tiếp nhận hồ sơ",
-    "forwarded": "Chuyển xử lý",
-    "step_handed_over": "Chuyển bước xử lý",
-    "supplement_requested": "Yêu cầu bổ sung",
-    "supplement_received": "Nhận hồ sơ bổ sung",
-    "extended": "Gia hạn, xin lỗi",
-    "finished": "Có kết quả",
-    "handed_over": "Trả kết quả",
-    "returned_unprocessed": "Trả lại hồ sơ",
-    "withdrawn": "Rút hồ sơ",
-    "cancelled": "Hủy (nhập nhầm)",
-    "voided": "Hủy thao tác",
-    "corrected": "Điều chỉnh thông tin",
-}
-
-CHANNELS = ("direct", "online", "postal")
 APPLICANT_KINDS = ("individual", "organisation")
 RESULTS = ("approved", "refused")
 DESK_CONTACT_KINDS = ("guidance", "refusal")
-
-# Statuses whose clock is running (overdue / due soon / apology flags apply).
-
-_ANY_BUT_HANDED_OVER = ("received", "in_progress", "awaiting_supplement", "finished", "returned_unprocessed",
-                        "withdrawn")
-_OPEN = tuple(OPEN_STATUSES)
-
-# event type -> (states it may be recorded from, roles that may record it)
-TRANSITIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "forwarded": (("received",), ("reception",)),
-    "step_handed_over": (("in_progress",), ("handler", "supervisor")),
-    "supplement_requested": (("in_progress",), ("handler",)),
-    "supplement_received": (("awaiting_supplement",), ("reception",)),
-    "extended": (("in_progress", "awaiting_supplement"), ("handler", "supervisor")),
-    "finished": (("in_progress",), ("handler",)),
-    "handed_over": (("finished",), ("reception",)),
-    "returned_unprocessed": (_OPEN, ("reception", "supervisor")),
-    "withdrawn": (_OPEN, ("reception",)),
-    "cancelled": (_ANY_BUT_HANDED_OVER, ("supervisor",)),
-}
-
-# The status an event leads to (None: the status does not change).
-STATUS_AFTER = {
-    "received": "received",
-    "forwarded": "in_progress",
-    "step_handed_over": None,
-    "supplement_requested": "awaiting_supplement",
-    "supplement_received": "in_progress",
-    "extended": None,
-    "finished": "finished",
-    "handed_over": "handed_over",
-    "returned_unprocessed": "returned_unprocessed",
-    "withdrawn": "withdrawn",
-    "cancelled": "cancelled",
-}
-
-_STATE_REASONS = {
-    "forwarded": "Chỉ chuyển xử lý được hồ sơ vừa tiếp nhận (chưa chuyển).",
-    "step_handed_over": "Chỉ chuyển bước xử lý được hồ sơ đang xử lý.",
-    "supplement_requested": "Chỉ yêu cầu bổ sung được hồ sơ đang xử lý (đã chuyển đến đơn vị xử lý).",
-    "supplement_received": "Hồ sơ không ở trạng thái chờ bổ sung.",
-    "extended": "Chỉ gia hạn được hồ sơ đang xử lý hoặc đang chờ bổ sung.",
-    "finished": "Chỉ ghi nhận kết quả được cho hồ sơ đang xử lý.",
-    "handed_over": "Chỉ trả kết quả được cho hồ sơ đã có kết quả.",
-    "returned_unprocessed": "Chỉ trả lại được hồ sơ chưa có kết quả.",
-    "withdrawn": "Chỉ rút được hồ sơ chưa có kết quả.",
-    "cancelled": "Không hủy được hồ sơ đã trả kết quả hoặc đã hủy.",
-}
-
-_NEEDS_NOTE = {
-    "supplement_requested": "Ghi rõ lý do yêu cầu bổ sung, hoàn thiện hồ sơ.",
-    "returned_unprocessed": "Ghi rõ lý do trả lại hồ sơ.",
-    "withdrawn": "Ghi rõ lý do rút hồ sơ.",
-    "cancelled": "Ghi rõ lý do hủy hồ sơ.",
-}
 
 STALE_MESSAGE = "Hồ sơ đã được người khác cập nhật. Vui lòng tải lại hồ sơ và thực hiện lại thao tác."
 
@@ -540,7 +451,6 @@ def receive_dossier(session, *, procedure, applicant: dict, channel: str, receiv
         rule=rule_snapshot(procedure, received_at),
         field=procedure.field,
         unit_id=procedure.unit_id,
-        current_unit_id=None,
         applicant_kind=person["kind"],
         applicant_name=person["name"],
         applicant_name_search=fold(person["name"])[:255],
@@ -555,18 +465,18 @@ def receive_dossier(session, *, procedure, applicant: dict, channel: str, receiv
         submitted_at=submitted_at,
         received_at=received_at,
         received_by_id=received_by.id,
-        status="received",
         created_at=now,
         updated_at=now,
     )
-    DossierEvent(dossier=dossier, seq=1, type="received", at=received_at, recorded_at=now, user_id=received_by.id,
-                 unit_id=received_by.unit_id, note="",
-                 data={"channel": channel, **({"late_entry_reason": late_entry_reason} if late_entry_reason else {})})
+    base_data = {"channel": channel, **({"late_entry_reason": late_entry_reason} if late_entry_reason else {})}
+    received = DossierEvent(dossier=dossier, seq=1, type="received", at=received_at, recorded_at=now,
+                            user_id=received_by.id, unit_id=received_by.unit_id, note="", data=dict(base_data))
     try:
-        refresh_dossier(session, dossier, cal)
+        life = write_life(session, dossier, cal)
     except ValueError as exc:  # the deadline falls outside the calendar's years
         raise IntakeError(422, outside_calendar_message(cal), "received_at") from exc
-    dossier.appointment_at = dossier.deadline_at
+    # The receipt's appointment is a fact given to the applicant: kept in the received event (domain.md §9).
+    received.data = dict(base_data, appointment=life.appointment_at.isoformat() if life.appointment_at else None)
 
     # Counters last: on PostgreSQL their row locks are held until the caller commits.
     try:
@@ -647,7 +557,8 @@ def sees_personal_data(user) -> bool:
 def _live_events(dossier: Dossier) -> list[DossierEvent]:
     """The dossier's processing events that stand (not voided, not voiding, not corrections), in order."""
     return sorted(
-        (e for e in dossier.events if not e.voided and e.voids_event_id is None and e.type in STATUS_AFTER),
+        (e for e in dossier.events if not e.voided and e.voids_event_id is None
+         and (e.type in TRANSITIONS or e.type == "received")),
         key=lambda e: (e.at, e.seq),
     )
 
@@ -657,13 +568,13 @@ def _has_extension(dossier: Dossier) -> bool:
 
 
 def _role_allows(event_type: str, dossier: Dossier, user) -> bool:
-    states, roles = TRANSITIONS[event_type]
-    if user is None or user.role not in roles:
+    t = TRANSITIONS[event_type]
+    if user is None or user.role not in t.roles:
         return False
     if user.role == "handler":
         if dossier.current_unit_id is None or user.unit_id != dossier.current_unit_id:
             return False
-        if event_type == "extended" and not user.is_unit_head:
+        if t.unit_head_only and not user.is_unit_head:
             return False
     return True
 
@@ -674,8 +585,7 @@ def allowed_events(dossier: Dossier, user) -> list[str]:
         return []
     result = []
     for event_type in EVENT_TYPES:
-        states, _ = TRANSITIONS[event_type]
-        if dossier.status not in states or not _role_allows(event_type, dossier, user):
+        if dossier.status not in TRANSITIONS[event_type].from_states or not _role_allows(event_type, dossier, user):
             continue
         if event_type == "extended" and (dossier.extended or dossier.deadline_at is None):
             continue
@@ -694,14 +604,14 @@ def can_correct(dossier: Dossier, user) -> bool:
 def _check_permission(event_type: str, dossier: Dossier, user) -> None:
     if not can_see(dossier, user):
         raise IntakeError(404, "Không tìm thấy hồ sơ, hoặc bạn không có quyền xem hồ sơ này.")
-    states, roles = TRANSITIONS[event_type]
-    if user.role not in roles:
+    t = TRANSITIONS[event_type]
+    if user.role not in t.roles:
         raise IntakeError(403, f"Vai trò của bạn không được thực hiện thao tác “{EVENT_LABELS[event_type]}”.")
     if user.role == "handler":
         if dossier.current_unit_id is None or user.unit_id != dossier.current_unit_id:
             raise IntakeError(403, "Hồ sơ hiện không ở đơn vị của bạn.")
-        if event_type == "extended" and not user.is_unit_head:
-            raise IntakeError(403, "Chỉ lãnh đạo đơn vị xử lý được gia hạn hồ sơ.")
+        if t.unit_head_only and not user.is_unit_head:
+            raise IntakeError(403, f"Chỉ lãnh đạo đơn vị xử lý được {EVENT_LABELS[event_type].lower()}.")
 
 
 def _event_time(dossier: Dossier, at: datetime | None, now: datetime, cal: WorkCalendar) -> datetime:
@@ -727,28 +637,37 @@ def _dossier_state(dossier: Dossier) -> dict[str, Any]:
                                     "version"])
 
 
+def _write(session, dossier: Dossier, cal: WorkCalendar) -> lifecycle.Life:
+    """Call the one writer; an impossible sequence of events answers 409 with its reason."""
+    try:
+        return write_life(session, dossier, cal)
+    except LifecycleError as exc:
+        raise IntakeError(409, str(exc)) from exc
+
+
 def record_event(session, dossier: Dossier, type: str, *, user, now: datetime, at: datetime | None = None,
                  note: str = "", unit=None, new_deadline: datetime | None = None, result: str | None = None,
                  expected_version: int | None = None, data: dict | None = None) -> DossierEvent:
-    """Record one event of the state machine (domain.md §8), re-derive status, hand-overs and deadlines."""
+    """Record one event of the state machine (domain.md §8): validate, check permissions, append the
+    event and let the writer store what the events now imply."""
     event_type = type
     if not isinstance(event_type, str) or event_type not in TRANSITIONS:
         raise IntakeError(422, "Loại sự kiện không hợp lệ.", "type")
     _check_permission(event_type, dossier, user)
     _check_version(dossier, expected_version)
-    states, _ = TRANSITIONS[event_type]
-    if dossier.status not in states:
-        raise IntakeError(409, f"{_STATE_REASONS[event_type]} Trạng thái hiện tại: {dossier.status_label}.")
+    transition = TRANSITIONS[event_type]
+    if dossier.status not in transition.from_states:
+        raise IntakeError(409, f"{transition.state_reason} Trạng thái hiện tại: {dossier.status_label}.")
     note = _text(note, "note", max_len=MAX_TEXT, label="Ghi chú")
-    if event_type in _NEEDS_NOTE and not note:
-        raise IntakeError(422, _NEEDS_NOTE[event_type], "note")
+    if transition.note_required and not note:
+        raise IntakeError(422, transition.note_required, "note")
     cal = calendar_for(session)
     at = _event_time(dossier, at, now, cal)
     extra: dict[str, Any] = {}
     if data:
         if not isinstance(data, dict):
             raise IntakeError(422, "Dữ liệu kèm theo không hợp lệ.", "data")
-        for key in ("receiver_name", "reason"):
+        for key in ("receiver_name", "reason", "legal_ground"):
             if key in data:
                 extra[key] = _text(data[key], key, max_len=MAX_TEXT, label=key)
     if event_type == "supplement_requested":
@@ -787,6 +706,8 @@ def record_event(session, dossier: Dossier, type: str, *, user, now: datetime, a
             raise IntakeError(422, "Ngày hẹn mới phải sau thời điểm gia hạn.", "new_deadline")
         extra["new_deadline"] = new_deadline.isoformat()
         extra["previous_deadline"] = dossier.deadline_at.isoformat()
+        if dossier.appointment_at is not None:  # what form 04 quotes as the appointment the applicant held
+            extra["previous_appointment"] = dossier.appointment_at.isoformat()
         # Decree 61/2018, Art. 12(2)(c) / domain.md §4.6: at the latest 1 working day before the deadline.
         if cal.add_working_days(at, 1) > dossier.deadline_at:
             extra["late_apology"] = True
@@ -801,21 +722,22 @@ def record_event(session, dossier: Dossier, type: str, *, user, now: datetime, a
         raise IntakeError(422, "Chỉ nhập kết quả khi ghi nhận có kết quả.", "result")
 
     before = _dossier_state(dossier)
+    held_appointment = dossier.appointment_at
     event = DossierEvent(
         dossier=dossier, seq=_next_seq(dossier), type=event_type, at=at, recorded_at=now, user_id=user.id,
         unit_id=target_unit.id if target_unit is not None else user.unit_id, note=note, data=extra,
     )
     session.add(event)
-    if event_type == "forwarded" and dossier.unit_id is None:
-        dossier.unit_id = target_unit.id
-    try:
-        _replay(dossier)
-    except _ReplayError as exc:  # cannot happen after the checks above; kept as a guard
-        raise IntakeError(409, str(exc)) from exc
-    refresh_dossier(session, dossier, cal)
+    if event_type == "supplement_received":
+        # Domain.md §9: a supplement that restarts (or a pause that moves) the deadline gives the
+        # applicant a re-issued receipt with the new appointment; that appointment is a fact of this event.
+        life = replay_dossier(session, dossier, cal)
+        if life.deadline_at is not None and life.deadline_at != dossier.deadline_at \
+                and life.deadline_at != held_appointment:
+            event.data = dict(extra, appointment=life.deadline_at.isoformat(), reissued_receipt=True)
+    _write(session, dossier, cal)
     _touch(dossier, now)
     _flush(session)
-    _sync_handovers(session, dossier, cal)
     late = at < now and (now - at).total_seconds() > 300
     audit.record(session, f"event:{event_type}", "dossier", dossier.id, user=user, before=before,
                  after=dict(_dossier_state(dossier), event_id=event.id, at=at, recorded_at=now),
@@ -826,105 +748,11 @@ def record_event(session, dossier: Dossier, type: str, *, user, now: datetime, a
     return event
 
 
-class _ReplayError(Exception):
-    pass
-
-
-def _replay(dossier: Dossier) -> None:
-    """Re-derive the dossier's status and event-driven columns from its standing events.
-
-    Raises _ReplayError when the events do not follow the state machine (used by void_event).
-    """
-    status = None
-    forwarded_at = current_unit_id = handed_over_at = closed_at = result = None
-    extended = False
-    for e in _live_events(dossier):
-        if e.type == "received":
-            if status is not None:
-                raise _ReplayError("Hồ sơ chỉ được tiếp nhận một lần.")
-            status = "received"
-            continue
-        if status is None:
-            raise _ReplayError("Sự kiện đầu tiên phải là tiếp nhận.")
-        states, _ = TRANSITIONS[e.type]
-        if status not in states:
-            raise _ReplayError(
-                f"Sau khi bỏ thao tác, sự kiện “{EVENT_LABELS[e.type]}” lúc {e.at:%H:%M %d/%m/%Y} không còn hợp lệ "
-                "(các thao tác sau phụ thuộc vào thao tác này)."
-            )
-        if e.type == "extended":
-            if extended:
-                raise _ReplayError("Hồ sơ chỉ được gia hạn một lần.")
-            extended = True
-        elif e.type == "forwarded":
-            forwarded_at = forwarded_at or e.at
-            current_unit_id = e.unit_id
-        elif e.type == "step_handed_over":
-            current_unit_id = e.unit_id
-        elif e.type == "finished":
-            result = (e.data or {}).get("result")
-        elif e.type == "handed_over":
-            handed_over_at = e.at
-        elif e.type in ("returned_unprocessed", "withdrawn", "cancelled"):
-            closed_at = e.at
-        status = STATUS_AFTER[e.type] or status
-    if status is None:
-        raise _ReplayError("Hồ sơ không có sự kiện tiếp nhận.")
-    dossier.status = status
-    dossier.forwarded_at = forwarded_at
-    dossier.current_unit_id = current_unit_id
-    dossier.handed_over_at = handed_over_at
-    dossier.closed_at = closed_at
-    dossier.result = result
-    dossier.extended = extended
-
-
-def _sync_handovers(session, dossier: Dossier, cal: WorkCalendar) -> None:
-    """Rebuild the control slip (form 05) rows from the standing forwarded / step_handed_over events.
-
-    Each row's quota runs from its actual hand-over (domain.md §2): the step's share of the rule
-    when the procedure has steps, else the dossier's deadline. A row is completed by the next
-    hand-over or by the result (finished).
-    """
-    transfers = [e for e in _live_events(dossier) if e.type in ("forwarded", "step_handed_over")]
-    by_event = {h.event_id: h for h in dossier.handovers}
-    keep_ids = {e.id for e in transfers}
-    for h in list(dossier.handovers):
-        if h.event_id not in keep_ids:
-            dossier.handovers.remove(h)  # its event was voided: the row leaves the slip
-    steps = (dossier.rule or {}).get("steps") or []
-    unit = (dossier.rule or {}).get("limit_unit") or "none"
-    finished = next((e for e in _live_events(dossier) if e.type == "finished"), None)
-    previous_unit = None
-    for position, e in enumerate(transfers, start=1):
-        row = by_event.get(e.id)
-        if row is None:
-            row = DossierHandover(event_id=e.id, giver_id=e.user_id)
-            dossier.handovers.append(row)
-        row.position = position
-        row.handed_at = e.at
-        row.to_unit_id = e.unit_id
-        if e.type == "forwarded":
-            giver = session.get(User, e.user_id) if e.user_id else None
-            row.from_unit_id = giver.unit_id if giver is not None else None
-        else:
-            row.from_unit_id = previous_unit
-        row.receiver_name = (e.data or {}).get("receiver_name", row.receiver_name or "")
-        quota = None
-        if steps and position <= len(steps) and unit != "none":
-            try:
-                quota = step_deadlines(cal, [(e.at, int(steps[position - 1]["share_amount"]))], unit)[0]
-            except (ValueError, TypeError, KeyError):
-                quota = None
-        elif not steps:
-            quota = dossier.original_deadline_at
-        row.quota_deadline_at = quota
-        nxt = transfers[position] if position < len(transfers) else None
-        completed = nxt.at if nxt is not None else (finished.at if finished is not None else None)
-        row.completed_at = completed
-        row.result = classify(completed, quota) if completed is not None and quota is not None else None
-        previous_unit = e.unit_id
-    _flush(session)
+def reissued_receipt(dossier: Dossier) -> DossierEvent | None:
+    """The supplement receipt that re-issued form 01 with the appointment the applicant now holds, if any."""
+    found = [e for e in _live_events(dossier)
+             if e.type == "supplement_received" and (e.data or {}).get("reissued_receipt")]
+    return found[-1] if found else None
 
 
 def void_event(session, dossier: Dossier, event_id: int, *, user, reason: str, now: datetime,
@@ -945,24 +773,22 @@ def void_event(session, dossier: Dossier, event_id: int, *, user, reason: str, n
         raise IntakeError(409, "Không hủy được sự kiện tiếp nhận; dùng “Hủy (nhập nhầm)” để hủy cả hồ sơ.")
     if target.voided:
         raise IntakeError(409, "Sự kiện này đã bị hủy.")
-    if target.voids_event_id is not None or target.type not in STATUS_AFTER:
+    if target.voids_event_id is not None or target.type not in TRANSITIONS:
         raise IntakeError(409, "Không hủy được loại sự kiện này.")
     cal = calendar_for(session)
     before = _dossier_state(dossier)
     target.voided = True
     try:
-        _replay(dossier)
-    except _ReplayError as exc:
+        write_life(session, dossier, cal)
+    except LifecycleError as exc:
         target.voided = False
         raise IntakeError(409, str(exc)) from exc
     event = DossierEvent(dossier=dossier, seq=_next_seq(dossier), type="voided", at=now, recorded_at=now,
                          user_id=user.id, unit_id=user.unit_id, note=reason, voids_event_id=target.id,
                          data={"voided_type": target.type})
     session.add(event)
-    refresh_dossier(session, dossier, cal)
     _touch(dossier, now)
     _flush(session)
-    _sync_handovers(session, dossier, cal)
     audit.record(session, "void_event", "dossier", dossier.id, user=user, before=before,
                  after=dict(_dossier_state(dossier), voided_event_id=target.id, voided_type=target.type), note=reason)
     return event
@@ -1015,6 +841,7 @@ def correct_dossier(session, dossier: Dossier, changes: dict, *, user, now: date
         raise IntakeError(422, "Không có thông tin nào thay đổi.")
     before = audit.snapshot(dossier, changed)
     seq = _next_seq(dossier)  # loads the events before any change (no autoflush in between)
+    cal = calendar_for(session)
     for key in changed:
         setattr(dossier, key, new_values[key])
     if "applicant_name" in changed:
@@ -1023,6 +850,7 @@ def correct_dossier(session, dossier: Dossier, changes: dict, *, user, now: date
                  user_id=user.id, unit_id=user.unit_id, note="Điều chỉnh: " + ", ".join(changed),
                  data={"fields": changed})
     session.add(correction)
+    _write(session, dossier, cal)
     _touch(dossier, now)
     _flush(session)
     audit.record(session, "correct", "dossier", dossier.id, user=user, before=before,
@@ -1150,17 +978,15 @@ def search_dossiers(session, user, *, q: str | None = None, status: str | Iterab
         conditions.append(Dossier.received_at >= start)
     if end is not None:
         conditions.append(Dossier.received_at <= end)
-    running = Dossier.status.in_(RUNNING_STATUSES)
-    is_overdue = and_(running, Dossier.deadline_at.is_not(None), Dossier.deadline_at < now)
-    if overdue is True:
-        conditions.append(is_overdue)
-    elif overdue is False:
-        conditions.append(not_(is_overdue))
-    if due_soon is not None:
-        horizon = calendar_for(session).add_working_days(now, _due_soon_days())
-        is_due_soon = and_(running, Dossier.deadline_at.is_not(None), Dossier.deadline_at >= now,
-                           Dossier.deadline_at <= horizon)
-        conditions.append(is_due_soon if due_soon else not_(is_due_soon))
+    if overdue is not None or due_soon is not None:
+        # The list filters are the watch rules of deadlines.lifecycle, turned into SQL.
+        th = lifecycle.thresholds(calendar_for(session), now, _due_soon_days())
+        if overdue is not None:
+            is_overdue = sql_condition(lifecycle.WATCH_RULES["overdue"], th)
+            conditions.append(is_overdue if overdue else not_(is_overdue))
+        if due_soon is not None:
+            is_due_soon = sql_condition(lifecycle.WATCH_RULES["due_soon"], th)
+            conditions.append(is_due_soon if due_soon else not_(is_due_soon))
     if conditions:
         stmt = stmt.where(*conditions)
     per_page = max(1, min(int(per_page), 100))
@@ -1180,34 +1006,11 @@ def search_dossiers(session, user, *, q: str | None = None, status: str | Iterab
 
 
 def flags_for(dossier: Dossier, now: datetime, cal: WorkCalendar) -> list[str]:
-    """Live flags for display and the API (pages compute overdue live, domain.md / architecture)."""
-    flags = []
-    running = dossier.status in RUNNING_STATUSES
-    deadline = dossier.deadline_at
-    overdue = running and deadline is not None and deadline < now
-    if overdue:
-        flags.append("overdue")
-    elif running and deadline is not None:
-        try:
-            if deadline <= cal.add_working_days(now, _due_soon_days()):
-                flags.append("due_soon")
-        except ValueError:
-            pass
-    if dossier.status == "received" and dossier.forwarding_deadline_at is not None \
-            and now > dossier.forwarding_deadline_at:
-        flags.append("not_forwarded")
-    if dossier.flag_late_supplement_request:
-        flags.append("late_supplement_request")
-    if running and deadline is not None and not dossier.extended:
-        try:
-            if overdue or deadline <= cal.add_working_days(now, 1):
-                flags.append("apology_missing")
-        except ValueError:
-            pass
-    return flags
+    """Live flags for display and the API (pages compute overdue live): the watch rules of
+    ``deadlines.lifecycle`` evaluated on the dossier's stored derived columns."""
+    return lifecycle.watch_flags(dossier, lifecycle.thresholds(cal, now, _due_soon_days()))
 
 
 def explain(session, dossier: Dossier) -> list[str]:
     """How the dossier's deadlines were derived, step by step (Vietnamese), for the dossier page."""
-    result = derive(calendar_for(session), limit_from_rule(dossier.rule), events_for(dossier))
-    return list(result.explanation)
+    return list(replay_dossier(session, dossier).explanation)

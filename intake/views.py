@@ -18,6 +18,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from deadlines import lifecycle
 from deadlines.due_dates import Event, derive
 from deadlines.store import calendar_for, limit_from_rule
 from intake import queries, services, slips, warnings
@@ -58,23 +59,8 @@ bp = Blueprint("intake", __name__, url_prefix="/dossiers")
 VIEWERS = ("reception", "handler", "supervisor", "admin")
 DESK = ("reception", "supervisor")
 
-EVENT_LABELS = {
-    "received": "Tiếp nhận hồ sơ",
-    "forwarded": "Chuyển xử lý",
-    "step_handed_over": "Chuyển bước xử lý tiếp theo",
-    "supplement_requested": "Yêu cầu bổ sung, hoàn thiện hồ sơ",
-    "supplement_received": "Nhận hồ sơ bổ sung",
-    "extended": "Gia hạn, xin lỗi và hẹn lại",
-    "finished": "Có kết quả giải quyết",
-    "handed_over": "Trả kết quả cho người nộp",
-    "returned_unprocessed": "Trả lại hồ sơ (không giải quyết)",
-    "withdrawn": "Người nộp rút hồ sơ",
-    "cancelled": "Hủy hồ sơ (nhập nhầm)",
-    "voided": "Hủy bỏ một sự kiện",
-    "void": "Hủy bỏ một sự kiện",
-    "event_voided": "Hủy bỏ một sự kiện",
-    "corrected": "Sửa thông tin hồ sơ",
-}
+# The history's labels are the vocabulary's (deadlines.lifecycle), defined once.
+EVENT_LABELS = lifecycle.EVENT_LABELS
 
 # The button of each action, and the fields its small form shows.
 ACTIONS = {
@@ -87,6 +73,7 @@ ACTIONS = {
     "handed_over": ("Trả kết quả", ("note", "at")),
     "returned_unprocessed": ("Trả lại hồ sơ", ("note", "at")),
     "withdrawn": ("Người nộp rút hồ sơ", ("note", "at")),
+    "stopped": ("Dừng giải quyết hồ sơ", ("note", "at")),
     "cancelled": ("Hủy hồ sơ (nhập nhầm)", ("note", "at")),
 }
 NOTE_LABELS = {
@@ -95,14 +82,16 @@ NOTE_LABELS = {
     "finished": "Ghi chú (lý do nếu từ chối)",
     "returned_unprocessed": "Lý do trả lại",
     "withdrawn": "Lý do rút hồ sơ",
+    "stopped": "Lý do và căn cứ pháp lý dừng giải quyết",
     "cancelled": "Lý do hủy (nhập nhầm)",
 }
-DANGER_ACTIONS = {"returned_unprocessed", "withdrawn", "cancelled"}
+DANGER_ACTIONS = {"returned_unprocessed", "withdrawn", "stopped", "cancelled"}
 # Each confirmation and each "done" message written whole (labels already say "hồ sơ": pasting a
 # label before "hồ sơ {code}" read "trả lại hồ sơ hồ sơ ...").
 CONFIRM_MESSAGES = {
     "returned_unprocessed": "Trả lại hồ sơ {code} cho người nộp, không giải quyết?",
     "withdrawn": "Ghi nhận người nộp rút hồ sơ {code}?",
+    "stopped": "Dừng giải quyết hồ sơ {code}? Hồ sơ không tính vào tỷ lệ đúng hạn.",
     "cancelled": "Hủy hồ sơ {code} vì nhập nhầm? Hồ sơ giữ mã nhưng không tính vào thống kê.",
 }
 DONE_MESSAGES = {
@@ -130,10 +119,10 @@ FLAG_LABELS = {
     "awaiting_supplement": ("Chờ bổ sung", "warn"),
     "extended": ("Đã gia hạn", "warn"),
 }
-CLASSIFICATION_LABELS = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": "Quá hạn"}
+CLASSIFICATION_LABELS = lifecycle.CLASSIFICATION_LABELS
 STATUS_BADGES = {
     "received": "", "in_progress": "", "awaiting_supplement": "warn", "finished": "ok", "handed_over": "ok",
-    "returned_unprocessed": "danger", "withdrawn": "danger", "cancelled": "danger",
+    "returned_unprocessed": "danger", "withdrawn": "danger", "stopped": "danger", "cancelled": "danger",
 }
 STALE_MESSAGE = ("Hồ sơ đã được người khác cập nhật trong lúc bạn thao tác. "
                  "Thông tin dưới đây là mới nhất; vui lòng xem lại rồi thực hiện lại.")

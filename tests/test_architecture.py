@@ -1,13 +1,16 @@
 """The import rules of architecture.md, checked by parsing every module with ``ast``.
 
-- ``deadlines/workdays.py`` and ``deadlines/due_dates.py`` are pure: the standard
-  library only (and ``deadlines.workdays``);
+- ``deadlines/workdays.py``, ``deadlines/due_dates.py`` and ``deadlines/lifecycle.py`` are pure:
+  the standard library only (and ``deadlines.workdays``, and for lifecycle ``deadlines.due_dates``);
 - ``deadlines/time_used.py``: the standard library, ``deadlines.workdays`` and ``deadlines.due_dates``;
 - ``deadlines/offdays.py``: the standard library, ``holidays`` and ``deadlines.workdays``;
 - nothing under ``deadlines/`` imports ``intake``;
 - ``tthc/`` imports the feature packages (``intake``, ``deadlines``) only inside
   ``create_app()`` in ``tthc/__init__.py``, so that ``tthc`` never depends on them at
-  import time.
+  import time; the pure deadline modules are the domain's vocabulary, which ``tthc`` may
+  import anywhere;
+- no module but the writer (``deadlines/store.py``) assigns a derived column of a dossier
+  (``dossier.status = ...``, ``setattr(dossier, "deadline_at", ...)``, ``Dossier(status=...)``).
 
 Imports inside functions count as imports (a lazy import is still a dependency);
 ``importlib.import_module("x")`` and ``__import__("x")`` with a literal name count too.
@@ -25,6 +28,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("tthc", "intake", "deadlines")
 FEATURE_PACKAGES = ("intake", "deadlines")
+PURE_DEADLINE_MODULES = ("deadlines.workdays", "deadlines.due_dates", "deadlines.lifecycle", "deadlines.time_used")
 STDLIB = frozenset(sys.stdlib_module_names)
 
 
@@ -126,6 +130,8 @@ PURE_MODULES = {
     "deadlines/due_dates.py": (only_stdlib_and("deadlines.workdays"), "the standard library and deadlines.workdays"),
     "deadlines/time_used.py": (only_stdlib_and("deadlines.workdays", "deadlines.due_dates"),
                                "the standard library, deadlines.workdays and deadlines.due_dates"),
+    "deadlines/lifecycle.py": (only_stdlib_and("deadlines.workdays", "deadlines.due_dates"),
+                               "the standard library, deadlines.workdays and deadlines.due_dates"),
     "deadlines/offdays.py": (only_stdlib_and("holidays", "deadlines.workdays"),
                              "the standard library, holidays and deadlines.workdays"),
 }
@@ -152,7 +158,72 @@ def tthc_feature_violations(imports: list[Import]) -> list[str]:
             continue
         if imp.path == "tthc/__init__.py" and imp.functions[:1] == ("create_app",):
             continue
+        if any(_within(imp.module, pure) for pure in PURE_DEADLINE_MODULES):
+            continue
         out.append(f"{imp.where()}: tthc imports feature packages only inside create_app() in tthc/__init__.py")
+    return out
+
+
+# -- the one writer -------------------------------------------------------------------------------------
+
+WRITER = "deadlines/store.py"
+MODEL_CONSTRUCTORS = ("Dossier",)
+#: Attributes of other objects that happen to share a derived column's name: (file, "variable.attribute").
+NOT_A_DOSSIER = frozenset({("deadlines/scan.py", "run.finished_at")})
+
+
+def derived_columns() -> frozenset[str]:
+    """The derived Dossier columns, as the writer declares them."""
+    from deadlines.store import DERIVED_COLUMNS
+
+    return frozenset(DERIVED_COLUMNS)
+
+
+def derived_assignments(source: str, rel_path: str, columns: frozenset[str]) -> list[str]:
+    """Every place in a module's source that assigns one of ``columns`` on an object: attribute
+    assignment (also augmented, annotated, or in a tuple), ``setattr(x, "name", ...)`` with a literal
+    name, and ``Dossier(name=...)``."""
+    found = []
+
+    def targets(node):
+        if isinstance(node, (ast.Tuple, ast.List)):
+            for elt in node.elts:
+                yield from targets(elt)
+        else:
+            yield node
+
+    for node in ast.walk(ast.parse(source, filename=rel_path)):
+        assigned = []
+        if isinstance(node, ast.Assign):
+            assigned = [t for target in node.targets for t in targets(target)]
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            assigned = [node.target]
+        for t in assigned:
+            if not isinstance(t, ast.Attribute) or t.attr not in columns:
+                continue
+            owner = t.value.id if isinstance(t.value, ast.Name) else ""
+            if owner == "self" or (rel_path, f"{owner}.{t.attr}") in NOT_A_DOSSIER:
+                continue  # an object setting its own attribute (an exception's status) is not a dossier
+            found.append(f"{rel_path}:{node.lineno}: assigns .{t.attr}")
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if name == "setattr" and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) \
+                    and node.args[1].value in columns:
+                found.append(f"{rel_path}:{node.lineno}: assigns .{node.args[1].value} (setattr)")
+            if name in MODEL_CONSTRUCTORS:
+                for kw in node.keywords:
+                    if kw.arg in columns:
+                        found.append(f"{rel_path}:{node.lineno}: assigns .{kw.arg} ({name}(...))")
+    return found
+
+
+def writer_violations(files: list[str], columns: frozenset[str]) -> list[str]:
+    out = []
+    for rel_path in files:
+        if rel_path == WRITER:
+            continue
+        out += derived_assignments((ROOT / rel_path).read_text("utf-8"), rel_path, columns)
     return out
 
 
@@ -193,6 +264,35 @@ def test_tthc_imports_feature_packages_only_inside_create_app():
     assert not violations, _report(violations)
 
 
+def test_no_module_but_the_writer_assigns_a_derived_column():
+    violations = writer_violations(project_files(), derived_columns())
+    assert not violations, "only deadlines/store.py (write_life) stores what the events imply:\n  " + \
+        "\n  ".join(violations)
+
+
+def test_the_writer_does_assign_the_derived_columns():
+    """Guards the previous test against passing vacuously: the writer's own assignments are found."""
+    source = (ROOT / WRITER).read_text("utf-8")
+    assert derived_assignments(source, WRITER, derived_columns()) or "setattr(dossier, column" in source
+    assert {"status", "deadline_at", "appointment_at", "current_unit_id"} <= derived_columns()
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("d.status = 'x'\n", ["1: assigns .status"]),
+    ("a, d.deadline_at = 1, 2\n", ["1: assigns .deadline_at"]),
+    ("d.supplement_count += 1\n", ["1: assigns .supplement_count"]),
+    ("setattr(d, 'appointment_at', x)\n", ["1: assigns .appointment_at (setattr)"]),
+    ("Dossier(code='x', status='received')\n", ["1: assigns .status (Dossier(...))"]),
+    ("models.Dossier(current_unit_id=3)\n", ["1: assigns .current_unit_id (Dossier(...))"]),
+    ("x = d.status\nd.applicant_name = 'A'\nresponse.headers['status'] = 1\n", []),
+    ("setattr(d, name, value)\nUnit(status=1)\nself.status = 404\n", []),
+])
+def test_the_writer_check_flags_exactly_the_assignments(source, expected):
+    found = derived_assignments(source, "intake/x.py", frozenset({"status", "deadline_at", "supplement_count",
+                                                                    "appointment_at", "current_unit_id"}))
+    assert [f.split(":", 1)[1] for f in found] == expected
+
+
 def test_create_app_registers_the_feature_packages_lazily():
     """Guards the previous test against passing vacuously: create_app() does import them."""
     inside = [i for i in project_imports() if i.path == "tthc/__init__.py" and i.functions[:1] == ("create_app",)]
@@ -229,9 +329,18 @@ SAMPLES = [
                          "        import intake.api\n", tthc_feature_violations, []),
     ("tthc/__init__.py", "from intake import views\n", tthc_feature_violations, ["1: intake.views"]),
     ("tthc/__init__.py", "def helper():\n    from deadlines.workdays import OfficeHours\n",
-     tthc_feature_violations, ["2: deadlines.workdays.OfficeHours"]),
+     tthc_feature_violations, []),
+    ("tthc/__init__.py", "def helper():\n    from deadlines.store import calendar_for\n",
+     tthc_feature_violations, ["2: deadlines.store.calendar_for"]),
     ("tthc/reports.py", "from deadlines.store import calendar_for\n", tthc_feature_violations,
      ["1: deadlines.store.calendar_for"]),
+    ("tthc/models.py", "from deadlines.lifecycle import STATUS_LABELS\nfrom deadlines import due_dates\n",
+     tthc_feature_violations, []),
+    ("deadlines/lifecycle.py", "from deadlines.due_dates import derive\nfrom deadlines.workdays import W\n",
+     purity_violations, []),
+    ("deadlines/lifecycle.py", "from tthc.models import Dossier\n", purity_violations, ["1: tthc.models.Dossier"]),
+    ("deadlines/lifecycle.py", "from deadlines.store import write_life\n", purity_violations,
+     ["1: deadlines.store.write_life"]),
     ("tthc/reports.py", "def create_app():\n    import deadlines\n", tthc_feature_violations, ["2: deadlines"]),
     ("tthc/catalog/services.py", "from ..models import Procedure\nfrom . import views\n", tthc_feature_violations,
      []),

@@ -37,6 +37,22 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+# The vocabulary (statuses, labels, limit units, channels, roles) is defined once, in the pure
+# deadlines.lifecycle; it is re-exported here for the modules that read it with the models.
+from deadlines.lifecycle import (  # noqa: F401
+    CHANNEL_LABELS,
+    CHANNELS,
+    CLOSED_OTHER_STATUSES,
+    FINISHED_STATUSES,
+    LIMIT_UNIT_LABELS,
+    LIMIT_UNITS,
+    OPEN_STATUSES,
+    ROLE_LABELS,
+    ROLES,
+    RUNNING_STATUSES,
+    STATUS_LABELS,
+    STATUSES,
+)
 from tthc import search
 from tthc.extensions import db
 from tthc.rules import RuleInForce, rule_in_force
@@ -51,40 +67,21 @@ def local_now() -> datetime:
 
 
 class UserRole(str, enum.Enum):
+    """The roles (values: lifecycle.ROLES); tthc.accounts validates against it."""
+
     RECEPTION = "reception"
     HANDLER = "handler"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
 
 
-ROLE_LABELS = {
-    "reception": "Tiếp nhận (Một cửa)",
-    "handler": "Chuyên viên xử lý",
-    "supervisor": "Lãnh đạo / giám sát",
-    "admin": "Quản trị hệ thống",
-}
+assert tuple(r.value for r in UserRole) == ROLES
 
 
-class ProcedureLimitUnit(str, enum.Enum):
-    WORKING_DAYS = "working_days"
-    WORKING_HOURS = "working_hours"
-    CALENDAR_DAYS = "calendar_days"
-    MONTHS = "months"
-    NONE = "none"
 
 
-LIMIT_UNIT_LABELS = {
-    "working_days": "ngày làm việc",
-    "working_hours": "giờ làm việc",
-    "calendar_days": "ngày",
-    "months": "tháng",
-    "none": "không quy định thời hạn",
-}
 
 
-class ProcedureSupplementRule(str, enum.Enum):
-    RESTART = "restart"
-    PAUSE = "pause"
 
 
 SUPPLEMENT_RULE_LABELS = {
@@ -93,15 +90,6 @@ SUPPLEMENT_RULE_LABELS = {
 }
 
 
-class ProcedureOnlineLevel(str, enum.Enum):
-    FULL = "Toàn trình"
-    PARTIAL = "Một phần"
-
-
-class ProcedureDocumentKind(str, enum.Enum):
-    ORIGINAL = "original"
-    COPY = "copy"
-    ORIGINAL_OR_COPY = "original_or_copy"
 
 
 DOCUMENT_KIND_LABELS = {
@@ -362,41 +350,10 @@ class CalendarYear(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
-class DossierStatus(str, enum.Enum):
-    RECEIVED = "received"
-    IN_PROGRESS = "in_progress"
-    AWAITING_SUPPLEMENT = "awaiting_supplement"
-    FINISHED = "finished"
-    HANDED_OVER = "handed_over"
-    RETURNED_UNPROCESSED = "returned_unprocessed"
-    WITHDRAWN = "withdrawn"
-    CANCELLED = "cancelled"
 
 
-OPEN_STATUSES = ("received", "in_progress", "awaiting_supplement")
-# Open dossiers whose clock runs. While the applicant supplements papers the deadline is
-# recomputed on arrival, so such a dossier is never overdue or due soon (domain.md §8).
-RUNNING_STATUSES = ("received", "in_progress")
-
-STATUS_LABELS = {
-    "received": "Đã tiếp nhận",
-    "in_progress": "Đang xử lý",
-    "awaiting_supplement": "Chờ bổ sung",
-    "finished": "Đã có kết quả",
-    "handed_over": "Đã trả kết quả",
-    "returned_unprocessed": "Trả lại hồ sơ",
-    "withdrawn": "Đã rút hồ sơ",
-    "cancelled": "Đã hủy (nhập nhầm)",
-}
 
 
-class DossierChannel(str, enum.Enum):
-    DIRECT = "direct"
-    ONLINE = "online"
-    POSTAL = "postal"
-
-
-CHANNEL_LABELS = {"direct": "Trực tiếp", "online": "Trực tuyến", "postal": "Bưu chính công ích"}
 
 
 class Dossier(db.Model):
@@ -558,6 +515,7 @@ class DossierHandover(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
 
     dossier: Mapped[Dossier] = relationship(back_populates="handovers")
+    event: Mapped[Optional[DossierEvent]] = relationship(foreign_keys=[event_id])
     from_unit: Mapped[Optional[Unit]] = relationship(foreign_keys=[from_unit_id])
     to_unit: Mapped[Optional[Unit]] = relationship(foreign_keys=[to_unit_id])
     giver: Mapped[Optional[User]] = relationship()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hmac
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, current_app, render_template, request
 from sqlalchemy import and_, func, or_, select
@@ -222,6 +222,19 @@ def _public_history(dossier: Dossier) -> list[dict]:
             for e in dossier.events if not e.voided and e.type in PUBLIC_EVENT_LABELS]
 
 
+def _appointment_before_extension(dossier: Dossier):
+    """What the applicant held before the apology's new appointment (form 04 quotes it)."""
+    for e in sorted(dossier.events, key=lambda e: e.seq, reverse=True):
+        if e.type == "extended" and not e.voided:
+            data = e.data or {}
+            text = data.get("previous_appointment") or data.get("previous_deadline")
+            try:
+                return datetime.fromisoformat(text) if text else dossier.original_deadline_at
+            except ValueError:
+                return dossier.original_deadline_at
+    return dossier.appointment_at
+
+
 def _render_result(dossier: Dossier, digits: str, *, rating_form=None, message=None, status=200):
     rating = db.session.scalar(select(Rating).where(Rating.dossier_id == dossier.id))
     can_rate = dossier.status == "handed_over" and rating is None
@@ -234,8 +247,9 @@ def _render_result(dossier: Dossier, digits: str, *, rating_form=None, message=N
         "status": dossier.status,
         "status_label": STATUS_LABELS.get(dossier.status, dossier.status),
         "received_at": dossier.received_at,
-        "appointment_at": dossier.appointment_at,
-        "new_appointment_at": dossier.deadline_at if dossier.extended else None,
+        # The appointment the applicant holds (domain.md §9); after an extension, the one it replaced too.
+        "appointment_at": _appointment_before_extension(dossier) if dossier.extended else dossier.appointment_at,
+        "new_appointment_at": dossier.appointment_at if dossier.extended else None,
         "handed_over_at": dossier.handed_over_at,
         "history": _public_history(dossier),
     }

@@ -97,6 +97,10 @@ def in_state(desk, state: str) -> Dossier:
         ev(s, d, "supplement_requested", user=desk.handler, now=TUE_0800, note="Bổ sung bản sao giấy phép",
            data={"documents_to_add": ["Bản sao giấy phép"]})
         return d
+    if state == "stopped":
+        ev(s, d, "stopped", user=desk.supervisor, now=TUE_0800,
+           note="Người nộp đề nghị dừng; căn cứ Điều 21 Nghị định 118/2025/NĐ-CP")
+        return d
     ev(s, d, "finished", user=desk.handler, now=TUE_0800, result="approved")
     if state == "finished":
         return d
@@ -288,7 +292,9 @@ def test_supplement_request_and_receipt_restart_the_whole_limit(desk):
     services.record_event(desk.session, d, "supplement_received", user=desk.reception, now=datetime(2026, 3, 16, 9))
     assert d.status == "in_progress"
     assert d.deadline_at == datetime(2026, 3, 30, 9, 0)  # 10 working days again from Monday 16/03 09:00
-    assert d.original_deadline_at == d.deadline_at and d.appointment_at == datetime(2026, 3, 23, 9, 15)
+    # The restart re-issues the receipt with the new appointment (domain.md §9; issue 10, defect 2).
+    assert d.original_deadline_at == d.deadline_at and d.appointment_at == datetime(2026, 3, 30, 9, 0)
+    assert services.reissued_receipt(d) is not None
 
 
 def test_a_supplement_request_later_than_three_working_days_is_accepted_and_flagged(desk):
@@ -304,8 +310,10 @@ def test_extension_sets_a_new_appointment_once_and_statistics_keep_the_original_
     services.record_event(desk.session, d, "extended", user=desk.head, now=TUE_0800,
                           new_deadline=datetime(2026, 3, 27, 17), note="Cần lấy ý kiến chuyên gia")
     assert d.extended and d.deadline_at == datetime(2026, 3, 27, 17)
-    assert d.original_deadline_at == datetime(2026, 3, 23, 9, 15) and d.appointment_at == d.original_deadline_at
+    # The applicant now holds the apology's new appointment (domain.md §9; issue 10 deliverable 3).
+    assert d.original_deadline_at == datetime(2026, 3, 23, 9, 15) and d.appointment_at == datetime(2026, 3, 27, 17)
     assert d.events[-1].data.get("late_apology") is None
+    assert d.events[-1].data["previous_appointment"] == "2026-03-23T09:15:00"
     with pytest.raises(IntakeError) as err:
         services.record_event(desk.session, d, "extended", user=desk.supervisor, now=TUE_0800,
                               new_deadline=datetime(2026, 4, 3, 17))
@@ -378,7 +386,7 @@ def test_a_finished_dossier_can_still_be_cancelled_but_not_once_handed_over(desk
 # -- the state machine: every refusal --------------------------------------------------
 
 ALL_STATES = ["received", "in_progress", "awaiting_supplement", "finished", "handed_over", "returned_unprocessed",
-              "withdrawn", "cancelled"]
+              "withdrawn", "stopped", "cancelled"]
 ROLES = ["reception", "head", "supervisor", "admin"]
 
 
@@ -395,6 +403,7 @@ def expected_outcome(event_type: str, state: str, role: str, at_own_unit: bool) 
         "handed_over": ({"finished"}, {"reception"}),
         "returned_unprocessed": ({"received", "in_progress", "awaiting_supplement"}, {"reception", "supervisor"}),
         "withdrawn": ({"received", "in_progress", "awaiting_supplement"}, {"reception"}),
+        "stopped": ({"in_progress", "awaiting_supplement"}, {"handler", "supervisor"}),
         "cancelled": (set(ALL_STATES) - {"handed_over", "cancelled"}, {"supervisor"}),
     }
     states, roles = table[event_type]

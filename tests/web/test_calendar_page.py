@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from deadlines.store import calendar_for, refresh_dossier
+from deadlines.store import calendar_for
+from tests import factories
 from tests.factories import make_procedure
 from tests.helpers import csrf_token
 from tthc.extensions import db
-from tthc.models import AuditLog, CalendarOverride, CalendarYear, Dossier, DossierEvent
+from tthc.models import AuditLog, CalendarOverride, CalendarYear, Dossier
 
 OFFDAYS_JSON = Path(__file__).resolve().parents[2] / "deadlines" / "data" / "vn_offdays.json"
 PAGE = "/calendar/?year={}"
@@ -327,25 +328,11 @@ def test_confirming_an_official_year_changes_nothing(app, client, auth):
 
 
 def make_dossier(session, procedure, number: int, received_at: datetime, status: str = "received") -> Dossier:
-    dossier = Dossier(
+    events = [("forwarded", received_at), ("finished", received_at)] if status == "finished" else []
+    return factories.make_dossier(
+        session, procedure, received_at=received_at, number=number, events=events,
         code=f"000.00.31.H49-{received_at:%y%m%d}-{number:04d}",
-        procedure_id=procedure.id,
-        rule={"limit_unit": "working_days", "limit_amount": 3, "supplement_rule": "restart"},
-        field=procedure.field,
-        applicant_name=f"Nguyễn Văn {number}",
-        channel="direct",
-        received_at=received_at,
-        register_year=received_at.year,
-        register_number=number,
-        status=status,
-    )
-    dossier.events.append(DossierEvent(seq=1, type="received", at=received_at))
-    session.add(dossier)
-    session.flush()
-    refresh_dossier(session, dossier)
-    dossier.appointment_at = dossier.deadline_at
-    session.flush()
-    return dossier
+        rule={"limit_unit": "working_days", "limit_amount": 3, "supplement_rule": "restart"})
 
 
 def test_a_day_off_added_inside_a_dossiers_counting_window_moves_its_deadline_but_not_its_appointment(

@@ -82,7 +82,8 @@ def world(app):
         w = SimpleNamespace(
             proc_id=proc.id, radiation_id=radiation.id, inactive_id=inactive.id, unit_id=unit.id,
             a=SimpleNamespace(code=a.code, id=a.id, appointment_at=a.appointment_at),
-            b=SimpleNamespace(code=b.code, id=b.id, appointment_at=b.appointment_at, deadline_at=b.deadline_at),
+            b=SimpleNamespace(code=b.code, id=b.id, appointment_at=b.appointment_at, deadline_at=b.deadline_at,
+                              original_deadline_at=b.original_deadline_at),
         )
         s.remove()
     return w
@@ -201,9 +202,10 @@ def test_lookup_shows_status_appointment_public_steps_and_masked_name_only(clien
 def test_lookup_of_an_extended_dossier_shows_the_new_appointment_but_not_the_reason(client, world):
     html = text(lookup(client, world.b.code, "5678"))
     assert "Đang xử lý" in html and "Trần T** B***" in html
-    assert world.b.appointment_at.strftime("%H:%M %d/%m/%Y") in html
-    assert f'class="new-appointment"><strong>{world.b.deadline_at.strftime("%H:%M %d/%m/%Y")}' in html
-    assert world.b.deadline_at != world.b.appointment_at
+    # The receipt's appointment, then the one the applicant now holds: the apology's (domain.md §9).
+    assert world.b.original_deadline_at.strftime("%H:%M %d/%m/%Y") in html
+    assert f'class="new-appointment"><strong>{world.b.appointment_at.strftime("%H:%M %d/%m/%Y")}' in html
+    assert world.b.deadline_at == world.b.appointment_at != world.b.original_deadline_at
     for secret in [SECRET_NOTES[4], world.a.code, "Nguyễn", ID_NUMBER, OTHER["id_number"], OTHER["phone"]]:
         assert secret not in html, secret
     assert "rating-form" not in html, "no rating before the result is handed over"
