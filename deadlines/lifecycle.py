@@ -148,6 +148,10 @@ class Transition:
     note_required: str | None = None  # the message when the note is missing (Vietnamese)
     unit_head_only: bool = False  # a handler must be the head of the unit holding the dossier
 
+    def __iter__(self):
+        """``states, roles = TRANSITIONS[event]``: the shape of the table before issue 10 (kept for callers)."""
+        return iter((self.from_states, self.roles))
+
 
 _ANY_BUT_HANDED_OVER = ("received", "in_progress", "awaiting_supplement", "finished", "returned_unprocessed",
                         "withdrawn", "stopped")

@@ -33,8 +33,9 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from deadlines import lifecycle
 from deadlines.due_dates import Event, derive
-from deadlines.store import calendar_for, limit_from_rule
+from deadlines.store import calendar_for, limit_from_rule, write_life
 from intake import codes
 from intake.dossier_import.mapping import Mapping, describe_missing, match_headers
 from intake.dossier_import.reading import FileError, Table, is_blank
@@ -73,29 +74,23 @@ class RowOutcome:
 # -- the lifecycle, in one place ----------------------------------------------------------------
 
 
-def _transition_table():
-    from intake.services import STATUS_AFTER, TRANSITIONS
-
-    return TRANSITIONS, STATUS_AFTER
-
-
 def _check_sequence(status: str | None, events: Iterable[PlannedEvent]) -> str:
-    """The status after ``events`` from ``status`` (None: a new dossier); RowRejected if a step is impossible."""
-    transitions, status_after = _transition_table()
+    """The status after ``events`` from ``status`` (None: a new dossier); RowRejected if a step is impossible.
+    The state machine is deadlines.lifecycle.TRANSITIONS, the one table."""
     for event in events:
         if event.type == "received":
             if status is not None:
                 raise RowRejected("Trạng thái", "Hồ sơ chỉ được tiếp nhận một lần.")
             status = "received"
             continue
-        if event.type not in transitions:
+        if event.type not in lifecycle.TRANSITIONS:
             raise RowRejected("Trạng thái", f"Phiên bản này chưa ghi nhận được sự kiện "
                                             f"“{EVENT_WORDS_VI.get(event.type, event.type)}”.")
-        states, _roles = transitions[event.type]
-        if status not in states:
+        transition = lifecycle.TRANSITIONS[event.type]
+        if status not in transition.from_states:
             raise RowRejected("Trạng thái", f"Không thể ghi nhận “{EVENT_WORDS_VI.get(event.type, event.type)}” khi "
                                             f"hồ sơ đang ở trạng thái “{STATUS_WORDS_VI.get(status, status)}”.")
-        status = status_after[event.type] or status
+        status = transition.status_after or status
     return status or "received"
 
 
@@ -109,24 +104,13 @@ def _check_deadlines(cal, rule: dict, events: list[tuple[str, datetime]]) -> Non
 
 
 def _derive(session, dossier: Dossier, cal, appointment: datetime | None, created: bool) -> None:
-    """Let the lifecycle derive the dossier's status and deadlines from its events (before the flush)."""
-    from deadlines.store import refresh_dossier
-    from intake.services import _replay
-
-    _replay(dossier)
-    refresh_dossier(session, dossier, cal)
-    if created:
-        # As receive_dossier does on this main: until the one writer of issue 10 lands and reads the appointment
-        # from the received event's data (where the import already puts it), it is stored here.
-        dossier.appointment_at = appointment or dossier.deadline_at
+    """The one writer (deadlines.store.write_life) stores what the dossier's events imply, the
+    appointment included: an imported row's printed appointment is in its received event's data."""
+    write_life(session, dossier, cal)
 
 
 def _derive_after_flush(session, dossier: Dossier, cal) -> None:
-    """The control slip's hand-over rows point at event ids: derived once the events are written."""
-    from intake.services import _sync_handovers
-
-    if any(e.type in ("forwarded", "step_handed_over") for e in dossier.events):
-        _sync_handovers(session, dossier, cal)
+    """Nothing left to do after the flush: the writer links the control slip's rows to their events."""
 
 
 # -- looking things up ----------------------------------------------------------------------------
