@@ -112,6 +112,10 @@ def test_the_monthly_report_counts_the_imported_dossiers_as_the_file_says(demo):
     assert total.finished == words["Đã có kết quả"] + words["Đã trả kết quả"]
     assert total.returned == words["Trả lại hồ sơ"] + words["Rút hồ sơ"]
     assert total.in_progress == words["Mới tiếp nhận"] + words["Đang xử lý"] + words["Chờ bổ sung"]
+    # The monthly report of October 2026 (15/09 to 14/10, Decree 09/2019) counts the ones received then.
+    october = total_row(summary_rows(db.session, periods.month(2026, 10), now=NOW))
+    received = [datetime.strptime(r["Ngày tiếp nhận"], "%d/%m/%Y %H:%M") for r in rows]
+    assert october.new == sum(datetime(2026, 9, 15) <= at < datetime(2026, 10, 15) for at in received) > 0
 
 
 def test_a_later_export_with_new_events_updates_exactly_those_dossiers(demo):
