@@ -19,5 +19,6 @@ def choices(pairs) -> list[SelectChoice]:
 class RunForm(Form):
     token = HiddenField()
     saved_mapping = HiddenField()
+    from_run = HiddenField()  # a dry run whose mapping the real run repeats
     dry_run = BooleanField("Chạy thử: kiểm tra và báo cáo từng dòng, không ghi hồ sơ")
     save_as = StringField("Lưu bảng ánh xạ này với tên (để dùng lại)", validators=[Optional(), Length(max=120, message="Tên bảng ánh xạ dài quá 120 ký tự.")])

@@ -199,6 +199,12 @@ def run_import():
             flash(f"Không đọc được tệp: {exc}", "danger")
             return redirect(url_for("dossier_import.index"))
     mapping = mapping_with_columns(base, _chosen_columns(headers, base))
+    from_run = parse_id(form.from_run.data) if form.from_run.data else None
+    if from_run is not None:  # "import for real" after a dry run: exactly the mapping that dry run used
+        try:
+            mapping = Mapping.from_definition(queries.get_run(db.session, from_run).mapping)
+        except (LookupError, MappingError):
+            abort(400)
     if not match_headers(headers, mapping).usable:
         flash("Tệp còn thiếu cột bắt buộc: chọn cột tương ứng ở bước ánh xạ.", "danger")
         return redirect(url_for("dossier_import.map_columns", token=form.token.data, mapping=form.saved_mapping.data))
@@ -220,6 +226,8 @@ def run_import():
         flash(f"Nhập tệp “{filename}” bị gián đoạn do lỗi ghi cơ sở dữ liệu; các lô đã ghi được giữ nguyên. "
               "Nhập lại cùng tệp sẽ chỉ bổ sung phần còn thiếu.", "danger")
         return redirect(url_for("dossier_import.index"))
+    if form.dry_run.data:  # the file waits, so that the run page can import it for real
+        return redirect(url_for("dossier_import.show_run", run_id=run_id, token=form.token.data))
     for suffix in ("", ".name"):
         try:
             os.remove(path + suffix)
@@ -241,8 +249,10 @@ def show_run(run_id: int):
     rows = queries.report_rows(db.session, run.id, outcome=outcome or None, limit=PER_PAGE,
                                offset=(page - 1) * PER_PAGE)
     pages = max(1, -(-total // PER_PAGE))
+    token = request.args.get("token", "")
+    again = RunForm(token=token, from_run=str(run.id)) if run.dry_run and _stored(token) else None
     return render_template("imports/run.html", run=run, rows=rows, outcome=outcome, page=page, pages=pages,
-                           total=total, OUTCOME_LABELS=OUTCOME_LABELS, events_text=events_text)
+                           total=total, OUTCOME_LABELS=OUTCOME_LABELS, events_text=events_text, again=again)
 
 
 @bp.route("/<int:run_id>/report.xlsx")

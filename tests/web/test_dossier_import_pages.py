@@ -85,3 +85,20 @@ def test_an_unknown_run_is_404_and_a_lost_upload_sends_back_to_the_start(client,
     assert client.get("/imports/999999").status_code == 404
     response = client.get("/imports/map?token=nope")
     assert response.status_code == 302 and response.headers["Location"].endswith("/imports/")
+
+
+def test_after_a_dry_run_the_same_file_imports_for_real_from_the_run_page(client, admin, app):
+    with open(SAMPLE, "rb") as fh:
+        response = upload(client, fh.read(), "mau.csv")
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+    dry = client.post("/imports/run", data={"csrf_token": csrf_token(client, "/imports/"), "token": token,
+                                            "saved_mapping": "", "dry_run": "y"})
+    page = client.get(dry.headers["Location"]).get_data(as_text=True)
+    assert "Chạy thử" in page and "Nhập thật tệp này" in page
+    with app.app_context():
+        assert db.session.scalar(select(Dossier.id)) is None
+    from_run = re.search(r'name="from_run" type="hidden" value="(\d+)"', page).group(1)
+    real = client.post("/imports/run", data={"csrf_token": csrf_token(client, "/imports/"), "token": token,
+                                             "from_run": from_run})
+    assert "<strong>40</strong><span>thêm mới</span>" in client.get(real.headers["Location"]).get_data(as_text=True)
