@@ -11,7 +11,7 @@ For each row of a table (``reading.open_table``) checked by ``rows.parse_row``:
   other rows still import.
 
 Deadlines come from this product's engine: the import appends events and lets the
-store derive the rest (``_store``); the appointment printed on the row's receipt rides
+store's one writer derive the rest (``write_life``); the appointment printed on the receipt rides
 in the received event's data. Imported dossiers are numbered in the register of their
 reception year, and a code of the agency's own format makes that day's code counter
 stand past its number, so intake goes on on an imported day.
@@ -34,14 +34,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from deadlines import lifecycle
-from deadlines.due_dates import Event, derive
-from deadlines.store import calendar_for, limit_from_rule, write_life
+from deadlines.store import calendar_for, write_life
 from intake import codes
 from intake.dossier_import.mapping import Mapping, describe_missing, match_headers
 from intake.dossier_import.reading import FileError, Table, is_blank
-from intake.dossier_import.rows import EVENT_WORDS_VI, STATUS_WORDS_VI, KnownEvent, ParsedRow, PlannedEvent, RowRejected, parse_row, plan_update
+from intake.dossier_import.rows import (EVENT_WORDS_VI, STATUS_WORDS_VI, KnownEvent, ParsedRow, PlannedEvent,
+                                        RowRejected, parse_row, plan_update)
 from tthc import audit
-from tthc.models import Dossier, DossierEvent, DossierHandover, ImportMapping, ImportRun, ImportRunRow, Procedure, Unit
+from tthc.models import (Dossier, DossierEvent, DossierHandover, ImportMapping, ImportRun, ImportRunRow, Procedure,
+                         Unit)
 from tthc.text import fold
 
 BATCH_SIZE = 500
@@ -75,18 +76,17 @@ class RowOutcome:
 
 
 def _check_sequence(status: str | None, events: Iterable[PlannedEvent]) -> str:
-    """The status after ``events`` from ``status`` (None: a new dossier); RowRejected if a step is impossible.
-    The state machine is deadlines.lifecycle.TRANSITIONS, the one table."""
+    """The status after ``events`` from ``status`` (None: a new dossier), by the lifecycle's transition table;
+    RowRejected naming the impossible step (the replay would say it too, in words meant for a void)."""
     for event in events:
         if event.type == "received":
             if status is not None:
                 raise RowRejected("Trạng thái", "Hồ sơ chỉ được tiếp nhận một lần.")
             status = "received"
             continue
-        if event.type not in lifecycle.TRANSITIONS:
-            raise RowRejected("Trạng thái", f"Phiên bản này chưa ghi nhận được sự kiện "
-                                            f"“{EVENT_WORDS_VI.get(event.type, event.type)}”.")
-        transition = lifecycle.TRANSITIONS[event.type]
+        transition = lifecycle.TRANSITIONS.get(event.type)
+        if transition is None:
+            raise RowRejected("Trạng thái", f"Không ghi nhận được sự kiện “{event.type}”.")
         if status not in transition.from_states:
             raise RowRejected("Trạng thái", f"Không thể ghi nhận “{EVENT_WORDS_VI.get(event.type, event.type)}” khi "
                                             f"hồ sơ đang ở trạng thái “{STATUS_WORDS_VI.get(status, status)}”.")
@@ -94,23 +94,15 @@ def _check_sequence(status: str | None, events: Iterable[PlannedEvent]) -> str:
     return status or "received"
 
 
-def _check_deadlines(cal, rule: dict, events: list[tuple[str, datetime]]) -> None:
-    """The engine must be able to derive the deadlines (the dates lie within the calendar's years)."""
+def _write_life(session, dossier: Dossier, cal) -> None:
+    """The one writer derives and stores everything the events imply (status, deadlines, the appointment the
+    applicant holds from the received event's data, the control slip's rows); a refusal rejects the row."""
     try:
-        derive(cal, limit_from_rule(rule), [Event(type=t, at=at) for t, at in sorted(events, key=lambda e: e[1])
-                                            if t != "stopped"])
-    except ValueError as exc:
+        write_life(session, dossier, cal)
+    except lifecycle.LifecycleError as exc:
+        raise RowRejected("Trạng thái", str(exc)) from exc
+    except ValueError as exc:  # a deadline outside the calendar's years
         raise RowRejected("Ngày tiếp nhận", f"Không tính được hạn giải quyết: {exc}") from exc
-
-
-def _derive(session, dossier: Dossier, cal, appointment: datetime | None, created: bool) -> None:
-    """The one writer (deadlines.store.write_life) stores what the dossier's events imply, the
-    appointment included: an imported row's printed appointment is in its received event's data."""
-    write_life(session, dossier, cal)
-
-
-def _derive_after_flush(session, dossier: Dossier, cal) -> None:
-    """Nothing left to do after the flush: the writer links the control slip's rows to their events."""
 
 
 # -- looking things up ----------------------------------------------------------------------------
@@ -330,8 +322,6 @@ def _import_batch(session, batch, match, headers, mapping, catalog: _Catalog, co
                                       problem)
                 unit_id = catalog.unit(row, procedure, columns["unit"])
                 _check_sequence(None, row.events)
-                _check_deadlines(cal, catalog.rule(procedure, row.received_at),
-                                 [(e.type, e.at) for e in row.events])
                 plans.append((row, procedure, note, None, row.events, unit_id))
             else:
                 if dossier.received_at != row.received_at:
@@ -346,8 +336,6 @@ def _import_batch(session, batch, match, headers, mapping, catalog: _Catalog, co
                     continue
                 unit_id = catalog.unit(row, procedure, columns["unit"]) if row.unit else dossier.unit_id
                 _check_sequence(dossier.status, new)
-                _check_deadlines(cal, dossier.rule, [(e.type, e.at) for e in standing if e.type != "extended"]
-                                 + [(e.type, e.at) for e in new])
                 plans.append((row, procedure, note, dossier, new, unit_id))
         except RowRejected as exc:
             outcomes.append(RowOutcome(row.line, row.code, "rejected", exc.column, exc.reason))
@@ -412,19 +400,13 @@ def _write(session, plans, catalog: _Catalog, cal, *, now, agency_code, user_id,
 
 
 def _apply_all(session, plans, catalog: _Catalog, cal, *, now, agency_code, user_id, run_id) -> list[RowOutcome]:
-    """Write a batch: dossiers and events in one flush, then what needs their ids, then the counters."""
-    by_year: dict[int, list[int]] = defaultdict(list)
-    for i, plan in enumerate(plans):
-        if plan[3] is None:
-            by_year[plan[0].received_at.year].append(i)
-    numbers: dict[int, int] = {}
-    for year, indexes in sorted(by_year.items()):
-        # Each new dossier takes the next entry of the register of its reception year (one statement a year).
-        for i, number in zip(indexes, codes.reserve_register_numbers(session, year, len(indexes))):
-            numbers[i] = number
+    """Write a batch: each dossier's events and what the writer derives from them, in memory; then register
+    numbers for the new dossiers the writer accepted (no gap for a refused one), one flush, the counters."""
     pattern = codes.code_pattern(agency_code) if agency_code else None
-    outcomes, touched, own_days = [], [], {}
-    for i, (row, procedure, note, dossier, events, unit_id) in enumerate(plans):
+    outcomes: list[RowOutcome] = []
+    created: list[tuple[Dossier, ParsedRow]] = []
+    own_days: dict = {}
+    for row, procedure, note, dossier, events, unit_id in plans:
         if dossier is None:
             own = pattern.match(row.code) if pattern is not None else None
             dossier = Dossier(
@@ -435,14 +417,17 @@ def _apply_all(session, plans, catalog: _Catalog, cal, *, now, agency_code, user
                 applicant_id_number=row.id_number, applicant_phone=row.phone, applicant_email=row.email,
                 applicant_address=row.address, request_summary=row.request_summary, channel=row.channel,
                 documents=[], sets=1, submitted_at=row.submitted_at, received_at=row.received_at,
-                received_by_id=None, register_year=row.received_at.year, register_number=numbers[i],
-                created_at=now, updated_at=now,
+                received_by_id=None, register_year=row.received_at.year, created_at=now, updated_at=now,
             )
             for seq, event in enumerate(events, start=1):
                 dossier.events.append(_event_row(event, seq=seq, unit_id=unit_id, user_id=user_id, now=now,
                                                  run_id=run_id))
-            _derive(session, dossier, cal, row.appointment_at, created=True)
-            session.add(dossier)
+            try:
+                _write_life(session, dossier, cal)  # not in the session yet: a refused row is simply dropped
+            except RowRejected as exc:
+                outcomes.append(RowOutcome(row.line, row.code, "rejected", exc.column, exc.reason))
+                continue
+            created.append((dossier, row))
             if own is not None:
                 day, seq = row.received_at.date(), int(own.group(2))
                 own_days[day] = max(own_days.get(day, 0), seq)
@@ -450,22 +435,34 @@ def _apply_all(session, plans, catalog: _Catalog, cal, *, now, agency_code, user
                                        events=",".join(e.type for e in events)))
         else:
             seq = max((e.seq for e in dossier.events), default=0)
+            appended = []
             for event in events:
                 seq += 1
-                dossier.events.append(_event_row(event, seq=seq, unit_id=unit_id, user_id=user_id, now=now,
-                                                 run_id=run_id))
-            _derive(session, dossier, cal, None, created=False)
+                appended.append(_event_row(event, seq=seq, unit_id=unit_id, user_id=user_id, now=now,
+                                           run_id=run_id))
+            dossier.events.extend(appended)
+            try:
+                _write_life(session, dossier, cal)
+            except RowRejected as exc:
+                for stored in appended:  # the replay refused them before storing anything
+                    dossier.events.remove(stored)
+                outcomes.append(RowOutcome(row.line, row.code, "rejected", exc.column, exc.reason))
+                continue
             dossier.updated_at = now
             outcomes.append(RowOutcome(row.line, row.code, "updated", reason=note,
                                        events=",".join(e.type for e in events)))
-        touched.append(dossier)
+    by_year: dict[int, list[Dossier]] = defaultdict(list)
+    for dossier, row in created:
+        by_year[row.received_at.year].append(dossier)
+    for year, dossiers in sorted(by_year.items()):
+        # Each new dossier takes the next entry of the register of its reception year (one statement a year).
+        for dossier, number in zip(dossiers, codes.reserve_register_numbers(session, year, len(dossiers))):
+            dossier.register_number = number
+    session.add_all([dossier for dossier, _row in created])
     session.flush()
-    for dossier in touched:
-        _derive_after_flush(session, dossier, cal)
     for day, seq in sorted(own_days.items()):
         # The day's code counter stands past every number the imported dossiers of our own format use.
         codes.stand_past(session, agency_code, day, seq)
-    session.flush()
     return outcomes
 
 

@@ -298,3 +298,15 @@ def test_a_known_code_with_another_reception_time_is_another_dossier_and_is_reje
     run = run_import(to_csv([dict(row, **{"Ngày tiếp nhận": "21/09/2026 08:06"})]))
     (rejected,) = outcomes(run)["rejected"]
     assert rejected.column == "Mã hồ sơ" and "khác thời điểm tiếp nhận" in rejected.reason
+
+
+def test_a_row_stopped_by_the_unit_imports_as_stopped_with_its_reason(demo):
+    row = dict(next(r for r in sample_rows() if r["Trạng thái"] == "Đang xử lý"))
+    row.update({"Trạng thái": "Dừng xử lý", "Ngày cập nhật": "25/11/2026 10:00",
+                "Ghi chú": "Khoản 2 Điều 18 Nghị định 118/2025/NĐ-CP"})
+    run = run_import(to_csv([row]))
+    assert run.counts["created"] == 1, outcomes(run)
+    dossier = db.session.scalar(select(Dossier).where(Dossier.code == row["Mã hồ sơ"]))
+    stopped = dossier.events[-1]
+    assert dossier.status == "stopped" and dossier.closed_at == datetime(2026, 11, 25, 10, 0)
+    assert stopped.type == "stopped" and stopped.note.startswith("Khoản 2") and stopped.data["estimated"]
