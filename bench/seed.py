@@ -398,10 +398,20 @@ def bring_up_to_date(engine: Engine, echo=print) -> None:
                     ddl = str(CreateColumn(col).compile(dialect=conn.dialect)).replace(" NOT NULL", "")
                     echo(f"adding column {table.name}.{col.name}")
                     conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN {ddl}')
-        existing = {ix["name"] for ix in inspector.get_indexes("dossier")}
-        for index in Dossier.__table__.indexes:
-            if index.name not in existing:
-                echo(f"creating index {index.name} ...")
+        # The dossier table's indexes as the models have them now: drop the ones they no longer
+        # have (or have with other columns), create the missing ones.
+        wanted = {index.name: index for index in Dossier.__table__.indexes}
+        for ix in inspector.get_indexes("dossier"):
+            if ix.get("unique") or ix["name"] == search.TRGM_INDEX:
+                continue
+            index = wanted.get(ix["name"])
+            if index is None or [c.name for c in index.columns] != ix["column_names"]:
+                echo(f"dropping index {ix['name']} ...")
+                conn.exec_driver_sql(f'DROP INDEX "{ix["name"]}"')
+        existing = {ix["name"] for ix in inspect(conn).get_indexes("dossier")}
+        for name, index in wanted.items():
+            if name not in existing:
+                echo(f"creating index {name} ...")
                 index.create(conn)
         search.create_search_index(conn)
         if conn.dialect.name == "sqlite":

@@ -372,9 +372,10 @@ class Dossier(db.Model):
 
     applicant_kind: Mapped[str] = mapped_column(String(16), default="individual")
     applicant_name: Mapped[str] = mapped_column(String(255))
-    applicant_name_search: Mapped[str] = mapped_column(String(255), index=True, default="")
-    applicant_id_number: Mapped[str] = mapped_column(String(32), default="", index=True)
-    applicant_phone: Mapped[str] = mapped_column(String(32), default="", index=True)
+    # Searched by substring through tthc/search.py's index, never by a B-tree (issue 13).
+    applicant_name_search: Mapped[str] = mapped_column(String(255), default="")
+    applicant_id_number: Mapped[str] = mapped_column(String(32), default="")
+    applicant_phone: Mapped[str] = mapped_column(String(32), default="")
     applicant_email: Mapped[str] = mapped_column(String(255), default="")
     applicant_address: Mapped[str] = mapped_column(Text, default="")
     request_summary: Mapped[str] = mapped_column(Text, default="")
@@ -391,7 +392,9 @@ class Dossier(db.Model):
     effective_start_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     forwarding_deadline_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     original_deadline_at: Mapped[Optional[datetime]] = mapped_column(DateTime, index=True)
-    deadline_at: Mapped[Optional[datetime]] = mapped_column(DateTime, index=True)
+    # No index of its own: every query on it names the status, served by (status, deadline_at, ...);
+    # a lone deadline index lured PostgreSQL into walking a million rows in deadline order (issue 13).
+    deadline_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     appointment_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
 
     status: Mapped[str] = mapped_column(String(24), index=True, default="received")
@@ -430,7 +433,12 @@ class Dossier(db.Model):
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         UniqueConstraint("register_year", "register_number", name="uq_dossier_register"),
-        Index("ix_dossier_open_deadline", "status", "deadline_at"),
+        # The watch rules on a running dossier (overdue, due soon, apology missing) and their flags:
+        # the scan's "set" statements and the list filters read this index only (issue 13).
+        # received_at last: the overdue / due soon lists sort their ids from this index alone.
+        Index("ix_dossier_open_deadline", "status", "deadline_at", "extended", "flag_overdue", "flag_due_soon",
+              "flag_apology_missing", "received_at"),
+        Index("ix_dossier_forwarding_watch", "status", "forwarding_deadline_at", "flag_not_forwarded"),
         # Reports (tthc/reports/queries.py): "received before the period's end and not ended before its
         # start" is an OR of finished_at >= start, closed_at >= start, and still open; with these two
         # indexes (and ix_dossier_finished_at) PostgreSQL answers it with a BitmapOr instead of a

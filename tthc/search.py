@@ -163,8 +163,15 @@ def attach(dossier_table) -> None:
 # -- queries ---------------------------------------------------------------------------------------
 
 
+#: SQLite: at most this many characters of a literal go to FTS5, its end. Any part of a literal
+#: is a necessary condition (the exact LIKEs decide); fewer trigrams walk fewer doclists, and a
+#: code's own part (-YYMMDD-NNNN, 12 characters) is what tells it apart: its agency prefix is in
+#: every code, so its trigrams are in every row (a full code: 16 ms -> 1.5 ms at 1M).
+FTS_PHRASE_CHARS = 12
+
+
 def _fts_phrase(literal: str) -> str:
-    return '"' + literal.replace('"', '""') + '"'
+    return '"' + literal[-FTS_PHRASE_CHARS:].replace('"', '""') + '"'
 
 
 def _like_escape(literal: str) -> str:
@@ -211,7 +218,8 @@ def page(session, stmt, found: Candidates, *, entity, order_by, offset: int, lim
         total = session.scalar(select(literal_column("count(*)")).select_from(inner)) or 0
         if offset >= total:
             return [], total
-        items = session.scalars(stmt.order_by(*order_by).offset(offset).limit(limit)).all()
+        ids = session.scalars(stmt.with_only_columns(entity.id).order_by(*order_by).offset(offset).limit(limit)).all()
+        items = session.scalars(select(entity).where(entity.id.in_(ids)).order_by(*order_by)).all() if ids else []
         return list(items), total
     # SQLite: per FTS table, the keys of the newest matches passing every condition, newest first,
     # FTS5 walking its doclists from the newest and stopping at cap + 1.
