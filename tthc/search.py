@@ -34,7 +34,9 @@ autogenerate to leave the FTS shadow tables and the GIN index alone.
 """
 from __future__ import annotations
 
-from sqlalchemy import column, event, literal_column, or_, select, table, text
+import re
+
+from sqlalchemy import column, event, func, literal_column, or_, select, table, text
 
 #: The FTS5 tables (SQLite) and the shadow tables SQLite makes for each (contentless: no _content).
 FTS_TABLE = "dossier_search"
@@ -163,7 +165,7 @@ def attach(dossier_table) -> None:
 # -- queries ---------------------------------------------------------------------------------------
 
 
-#: SQLite: at most this many characters of a literal go to FTS5, its end. Any part of a literal
+#: At most this many characters of a literal go to the index (FTS5, pg_trgm), its end. Any part of a literal
 #: is a necessary condition (the exact LIKEs decide); fewer trigrams walk fewer doclists, and a
 #: code's own part (-YYMMDD-NNNN, 12 characters) is what tells it apart: its agency prefix is in
 #: every code, so its trigrams are in every row (a full code: 16 ms -> 1.5 ms at 1M).
@@ -178,6 +180,15 @@ def _like_escape(literal: str) -> str:
     return "%" + literal.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _pg_literal(literal: str) -> str:
+    """The part of a literal pg_trgm looks for: its end, without the punctuation around it (pg_trgm
+    takes a word after '-' as starting there, and the padded trigrams of a word start ("  0", " 00"
+    of -0015) are in nearly every row; "0015" inside '%...%' has none)."""
+    tail = literal[-FTS_PHRASE_CHARS:]
+    core = re.sub(r"^\W+|\W+$", "", tail)
+    return core if len(core) >= MIN_LITERAL else tail
+
+
 class Candidates:
     """What a search looks for, per index: ``text`` literals (code, name) and ``number`` literals
     (ID number, phone digits). Build with :func:`candidates`; run with :func:`page`."""
@@ -188,7 +199,8 @@ class Candidates:
     def condition(self, id_column):
         """PostgreSQL: one condition answered by the GIN index."""
         doc = literal_column(f"({document_sql('dossier.')})")
-        return or_(*(doc.ilike(_like_escape(s), escape="\\") for s in sorted({*self.text, *self.number})))
+        tails = sorted({_pg_literal(s) for s in (*self.text, *self.number)})
+        return or_(*(doc.ilike(_like_escape(s), escape="\\") for s in tails))
 
     def sqlite_parts(self) -> list[tuple[str, str]]:
         parts = []
@@ -213,12 +225,18 @@ def page(session, stmt, found: Candidates, *, entity, order_by, offset: int, lim
     """One page of ``stmt`` (a Select of ``entity`` whose WHERE holds the exact conditions) among
     the candidates, newest first, and its count exact up to ``cap`` (``cap + 1`` = more)."""
     if found.dialect == "postgresql":
+        # One pass of the GIN index gives the page's ids and the count of all the matches
+        # (the bitmap of every match is built anyway to sort them): a second statement would
+        # read the index again.
         stmt = stmt.where(found.condition(entity.id))
-        inner = stmt.order_by(None).with_only_columns(entity.id).limit(cap + 1).subquery()
-        total = session.scalar(select(literal_column("count(*)")).select_from(inner)) or 0
-        if offset >= total:
-            return [], total
-        ids = session.scalars(stmt.with_only_columns(entity.id).order_by(*order_by).offset(offset).limit(limit)).all()
+        rows = session.execute(stmt.with_only_columns(entity.id, func.count().over()).order_by(*order_by)
+                               .offset(offset).limit(limit)).all()
+        if rows:
+            total = min(rows[0][1], cap + 1)
+        else:
+            inner = stmt.order_by(None).with_only_columns(entity.id).limit(cap + 1).subquery()
+            total = session.scalar(select(func.count()).select_from(inner)) or 0
+        ids = [r[0] for r in rows]
         items = session.scalars(select(entity).where(entity.id.in_(ids)).order_by(*order_by)).all() if ids else []
         return list(items), total
     # SQLite: per FTS table, the keys of the newest matches passing every condition, newest first,
