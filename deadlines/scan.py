@@ -1,13 +1,15 @@
 """The late-case scan (issue 5, domain.md §4.6–§4.8): one set-based pass of SQL statements.
 
 A pass sets the scan's flags on dossiers, clears the flags that no longer hold,
-and creates one alert per dossier and kind for what is flagged and has no alert
-yet. It never loops over dossiers in Python: each flag is two UPDATE statements
-(set where the rule holds and the flag is off; clear where the flag is on and
-the rule no longer holds), so a steady pass writes nothing. Alerts are created
-with ``INSERT ... SELECT ... WHERE NOT EXISTS`` plus ``ON CONFLICT DO NOTHING``
-on the unique (dossier, kind) constraint, so two passes running at once never
-duplicate an alert. On PostgreSQL a transaction-level advisory lock serialises
+and creates one alert per dossier and kind for what it flagged. It never loops
+over dossiers in Python: each flag is two UPDATE statements (set where the rule
+holds and the flag is off, returning the ids it flagged; clear where the flag is
+on and the rule no longer holds), built once with the instants as parameters, so
+a steady pass writes nothing and reads only index entries (issue 13). Alerts are
+inserted for the ids just flagged, or, for a first pass and for "finished late"
+(whose flag the writer sets), with ``INSERT ... SELECT ... WHERE NOT EXISTS``;
+always with ``ON CONFLICT DO NOTHING`` on the unique (dossier, kind) constraint,
+so two passes running at once never duplicate an alert. On PostgreSQL a transaction-level advisory lock serialises
 passes (no deadlock between two passes updating the same rows in a different
 order); on SQLite the database write lock does the same.
 
@@ -26,7 +28,7 @@ from __future__ import annotations
 import operator
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, false, func, insert, literal, not_, select, text, update
+from sqlalchemy import DateTime, and_, bindparam, exists, false, func, insert, literal, not_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -124,6 +126,43 @@ def _insert_ignoring_duplicates(session, select_stmt):
     return len(session.execute(stmt.returning(Alert.id)).all())
 
 
+#: Above this many dossiers flagged by one pass (a first pass), their alerts are inserted by one
+#: INSERT ... SELECT over the flagged rows rather than by their ids.
+_ALERTS_BY_ID = 2000
+_PREPARED: dict[str, dict] = {}
+
+
+def _statements(dialect: str, now: datetime, limits: dict) -> dict:
+    """Per kind, the UPDATE that sets the flag where the rule holds (returning the ids it flagged) and
+    the one that clears it where it no longer holds, Core statements on the dossier table with the
+    instants as parameters: built and compiled once per database, not at every pass (a steady pass
+    at 1M dossiers spent most of its time building SQL). A threshold the calendar could not give
+    makes its comparisons false (flag_conditions): such a pass builds its statements anew."""
+    if any(v is None for v in limits.values()):
+        return _build_statements(flag_conditions(now, **limits))
+    if dialect not in _PREPARED:
+        names = {"now": now, **limits}
+        _PREPARED[dialect] = _build_statements(flag_conditions(
+            **{name: bindparam(name, type_=DateTime()) for name in names}))
+    return _PREPARED[dialect]
+
+
+def _build_statements(conditions: dict) -> dict:
+    table = Dossier.__table__
+    out = {}
+    for k, cond in conditions.items():
+        flag = table.c[f"flag_{k}"]
+        # updated_at is left as is: a flag is the scan's observation, not an officer's change;
+        # the version column is not touched either (Core UPDATE), so no officer gets a 409.
+        out[k] = (
+            update(table).where(cond, flag == False)  # noqa: E712
+            .values({flag: True, table.c.updated_at: table.c.updated_at}).returning(table.c.id),
+            update(table).where(flag == True, not_(cond))  # noqa: E712
+            .values({flag: False, table.c.updated_at: table.c.updated_at}),
+        )
+    return out
+
+
 def _lock(session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY - (1 << 63)})
@@ -161,27 +200,31 @@ def run_scan(session, now: datetime, *, cal: WorkCalendar | None = None, kind: s
     _lock(session)
 
     limits = thresholds(cal, now, horizon_days)
-    conditions = flag_conditions(now, **limits)
+    statements = _statements(session.get_bind().dialect.name, now, limits)
+    params = {"now": now, **limits}
+    conn = session.connection()
     flagged: dict[str, int] = {}
     cleared: dict[str, int] = {}
-    for k, cond in conditions.items():
-        flag = _flag(k)
-        # updated_at is left as is: a flag is the scan's observation, not an officer's change;
-        # the version column is not touched either (Core UPDATE), so no officer gets a 409.
-        flagged[k] = session.execute(
-            update(Dossier).where(cond, flag == False)  # noqa: E712
-            .values({flag: True, Dossier.updated_at: Dossier.updated_at})
-            .execution_options(synchronize_session=False)
-        ).rowcount or 0
-        cleared[k] = session.execute(
-            update(Dossier).where(flag == True, not_(cond))  # noqa: E712
-            .values({flag: False, Dossier.updated_at: Dossier.updated_at})
-            .execution_options(synchronize_session=False)
-        ).rowcount or 0
+    new_ids: dict[str, list[int]] = {}
+    for k, (set_flag, clear_flag) in statements.items():
+        new_ids[k] = list(conn.execute(set_flag, params).scalars())
+        flagged[k] = len(new_ids[k])
+        cleared[k] = conn.execute(clear_flag, params).rowcount or 0
 
     new_alerts: dict[str, int] = {}
     for k in ALERT_KINDS:
         flag = _flag(k)
+        if k != "finished_late" and len(new_ids[k]) <= _ALERTS_BY_ID:
+            # A pass only alerts what it has just flagged: a steady pass, which flags nothing,
+            # reads no alert at all (issue 13). ON CONFLICT keeps alerts unique all the same.
+            new_alerts[k] = 0
+            for i in range(0, len(new_ids[k]), 500):
+                sel = select(Dossier.id, literal(k), _unit_expr(), literal(now), literal(run.id)).where(
+                    Dossier.id.in_(new_ids[k][i:i + 500]))
+                new_alerts[k] += _insert_ignoring_duplicates(session, sel)
+            continue
+        # Every flagged dossier without its alert: a first pass, and "finished late", whose flag the
+        # writer (deadlines/store.py) sets when the result is recorded, not the scan.
         where = [flag == True,  # noqa: E712
                  ~exists().where(Alert.dossier_id == Dossier.id, Alert.kind == k)]
         # The flags were just brought up to date, so a set flag means the rule holds now.
