@@ -297,7 +297,7 @@ def dossier_json(d, user, now: datetime, cal, *, with_events: bool = True) -> di
 
 
 EVENT_DATA_KEYS = ("result", "new_deadline", "previous_deadline", "late_apology", "receiver_name",
-                   "documents_to_add", "channel", "fields", "voided_type")
+                   "documents_to_add", "legal_ground", "next_steps", "channel", "fields", "voided_type")
 
 
 def _dossier_response(dossier, status: int = 200, *, commit: bool = False):
@@ -443,6 +443,10 @@ def create_event(code: str):
         if not isinstance(documents, list) or not all(isinstance(x, str) for x in documents):
             raise BadRequest(422, "documents_to_add là danh sách tên giấy tờ (chuỗi ký tự).", "documents_to_add")
         extra["documents_to_add"] = documents
+    for key in ("legal_ground", "next_steps"):  # stopped: form 05's legal ground and what the applicant may do
+        value = _body_str(data, key)
+        if value:
+            extra[key] = value
     dossier = services.get_dossier_for(db.session, code, g.api_user)
     services.record_event(
         db.session, dossier, event_type, user=g.api_user, now=clock_now(), at=at, note=note, unit=unit_id,

@@ -113,6 +113,10 @@ class EventForm(Form):
     documents_to_add = TextAreaField("Giấy tờ khác cần bổ sung, hoàn thiện (mỗi dòng một giấy tờ)", filters=[_strip],
                                      validators=[Length(max=4000)])
     note = TextAreaField("Ghi chú / lý do", filters=[_strip], validators=[Length(max=4000)])
+    legal_ground = TextAreaField("Căn cứ pháp lý (văn bản, điều, khoản)", filters=[_strip],
+                                 validators=[Length(max=2000)])
+    next_steps = TextAreaField("Người nộp có thể (để trống: nội dung mặc định của mẫu 05)", filters=[_strip],
+                               validators=[Length(max=2000)])
     at = LocalDateTimeField("Thời điểm thực tế (để trống nếu là bây giờ)", validators=[Optional()])
 
 

@@ -172,7 +172,15 @@ def _schemas() -> dict[str, Any]:
                                   "previous event."},
             "note": {"type": ["string", "null"], "maxLength": 2000,
                      "description": "Required for supplement_requested (the reason), returned_unprocessed, "
-                                    "withdrawn, cancelled."},
+                                    "withdrawn, stopped (the reason, and its legal ground unless legal_ground "
+                                    "says it), cancelled."},
+            "legal_ground": {"type": ["string", "null"], "maxLength": 2000,
+                             "description": "stopped: the legal ground of stopping (document, article), printed "
+                                            "on form 05 of Circular 03/2025 at /dossiers/{code}/stop-notice.",
+                             "examples": ["Khoản 2 Điều 12 Nghị định số 118/2025/NĐ-CP"]},
+            "next_steps": {"type": ["string", "null"], "maxLength": 2000,
+                           "description": "stopped: what the applicant may do next (form 05); default wording "
+                                          "when omitted."},
             "documents_to_add": {"type": ["array", "null"], "minItems": 1, "maxItems": 50,
                                  "items": {"type": "string", "minLength": 1, "maxLength": 2000,
                                            "pattern": r"\S"},

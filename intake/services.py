@@ -671,7 +671,7 @@ def record_event(session, dossier: Dossier, type: str, *, user, now: datetime, a
     if data:
         if not isinstance(data, dict):
             raise IntakeError(422, "Dữ liệu kèm theo không hợp lệ.", "data")
-        for key in ("receiver_name", "reason", "legal_ground"):
+        for key in ("receiver_name", "reason", "legal_ground", "next_steps"):
             if key in data:
                 extra[key] = _text(data[key], key, max_len=MAX_TEXT, label=key)
     if event_type == "supplement_requested":

@@ -73,7 +73,7 @@ ACTIONS = {
     "handed_over": ("Trả kết quả", ("note", "at")),
     "returned_unprocessed": ("Trả lại hồ sơ", ("note", "at")),
     "withdrawn": ("Người nộp rút hồ sơ", ("note", "at")),
-    "stopped": ("Dừng giải quyết hồ sơ", ("note", "at")),
+    "stopped": ("Dừng giải quyết hồ sơ", ("note", "legal_ground", "next_steps", "at")),
     "cancelled": ("Hủy hồ sơ (nhập nhầm)", ("note", "at")),
 }
 NOTE_LABELS = {
@@ -82,7 +82,7 @@ NOTE_LABELS = {
     "finished": "Ghi chú (lý do nếu từ chối)",
     "returned_unprocessed": "Lý do trả lại",
     "withdrawn": "Lý do rút hồ sơ",
-    "stopped": "Lý do và căn cứ pháp lý dừng giải quyết",
+    "stopped": "Lý do dừng giải quyết",
     "cancelled": "Lý do hủy (nhập nhầm)",
 }
 DANGER_ACTIONS = {"returned_unprocessed", "withdrawn", "stopped", "cancelled"}
@@ -633,6 +633,10 @@ def _slip_links(dossier: Dossier, events: list[DossierEvent]) -> list[tuple[str,
             links.append((name("refusal"), url_for("intake.print_refusal", code=dossier.code)))
         elif e.type == "extended":
             links.append((name("apology"), url_for("intake.print_apology", code=dossier.code)))
+        elif e.type == "stopped":
+            stop = forms.form("stop")  # always the 2025 form 05, whatever the dossier's set
+            other = "" if stop.form_set == forms.key else f", Thông tư {stop.circular}"
+            links.append((f"{stop.name} ({stop.short}{other})", url_for("intake.print_stop_notice", code=dossier.code)))
     links.append((name("control"), url_for("intake.print_control_slip", code=dossier.code)))
     return links
 
@@ -671,6 +675,15 @@ def add_event(code: str, event_type: str):
             form.unit_id.errors = list(form.unit_id.errors) + ["Đơn vị không tồn tại."]
             return _render_show(dossier, overrides={event_type: form}, status=422)
     data = {}
+    if event_type == "stopped":
+        # Form 05 (Circular 03/2025) states the reason and its legal ground: both required on the screen.
+        if not form.legal_ground.data:
+            form.legal_ground.errors = list(form.legal_ground.errors) + [
+                "Ghi rõ căn cứ pháp lý dừng giải quyết hồ sơ (văn bản, điều, khoản)."]
+            return _render_show(dossier, overrides={event_type: form}, status=422)
+        data["legal_ground"] = form.legal_ground.data
+        if form.next_steps.data:
+            data["next_steps"] = form.next_steps.data
     if event_type == "supplement_requested":
         data["documents_to_add"] = _posted_documents_to_add(event_type, form)
     if event_type in ("forwarded", "step_handed_over") and form.receiver_name.data:
@@ -890,6 +903,24 @@ def print_apology(code: str):
                  original_appointment=_iso_or((event.data or {}).get("previous_deadline"),
                                               dossier.appointment_at or dossier.original_deadline_at),
                  number=f"{dossier.code}/XL")
+
+
+STOP_NEXT_STEPS = ("Ông/bà có thể bổ sung, hoàn thiện hồ sơ hoặc nộp lại hồ sơ khi đủ điều kiện theo quy định; "
+                   "nếu không đồng ý với việc dừng giải quyết, ông/bà có quyền khiếu nại theo quy định của pháp luật.")
+
+
+@bp.route("/<path:code>/stop-notice")
+@roles_required(*VIEWERS)
+def print_stop_notice(code: str):
+    """Form 05 of Circular 03/2025 "Thông báo dừng giải quyết hồ sơ", from the standing ``stopped`` event."""
+    dossier = _get_dossier(code)
+    event = _event_of(dossier, "stopped")
+    data = event.data or {}
+    rule = dossier.rule or {}
+    return _slip("stop", dossier, event=event, legal_ground=data.get("legal_ground", ""),
+                 next_steps=data.get("next_steps") or STOP_NEXT_STEPS,
+                 procedure_name=rule.get("procedure_name") or (dossier.procedure.name if dossier.procedure else ""),
+                 issued_at=event.at, number=f"{dossier.code}/DGQ")
 
 
 @bp.route("/<path:code>/control-slip")

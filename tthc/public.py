@@ -61,6 +61,7 @@ PUBLIC_EVENT_LABELS = {
     "handed_over": "Đã trả kết quả",
     "returned_unprocessed": "Trả lại hồ sơ",
     "withdrawn": "Rút hồ sơ",
+    "stopped": "Dừng giải quyết hồ sơ",
     "cancelled": "Hủy hồ sơ (nhập nhầm)",
 }
 

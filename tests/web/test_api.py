@@ -399,3 +399,25 @@ def test_every_dossier_body_carries_warnings_and_names_an_estimated_calendar_yea
     assert len(old["warnings"]) == 1 and "lịch năm 2017" in old["warnings"][0]
     listed = api.call("GET", "/dossiers", "reception").get_json()["items"]
     assert {d["code"]: bool(d["warnings"]) for d in listed} == {current["code"]: False, old["code"]: True}
+
+
+def test_a_dossier_is_stopped_through_the_api_with_its_reason_and_legal_ground(api):
+    spec = api.spec["components"]["schemas"]
+    assert "stopped" in spec["EventInput"]["properties"]["type"]["enum"]
+    assert "legal_ground" in spec["EventInput"]["properties"]
+    code = api.receive(received_at=past(5)).get_json()["code"]
+    api.event(code, "reception", type="forwarded")
+    assert api.event(code, "supervisor", type="stopped").status_code == 422  # the note is required
+    response = api.event(code, "supervisor", type="stopped", note="Tổ chức đề nghị đã giải thể",
+                         legal_ground="Khoản 2 Điều 12 Nghị định số 118/2025/NĐ-CP")
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["status"] == "stopped"
+    stop = next(e for e in body["events"] if e["type"] == "stopped")
+    assert stop["note"] == "Tổ chức đề nghị đã giải thể"
+    assert stop["data"]["legal_ground"] == "Khoản 2 Điều 12 Nghị định số 118/2025/NĐ-CP"
+    assert api.event(code, "supervisor", type="stopped", note="lần hai").status_code == 409
+    other = api.receive(received_at=past(4)).get_json()["code"]
+    api.event(other, "reception", type="forwarded")
+    minimal = api.event(other, "supervisor", type="stopped", note="Theo khoản 2 Điều 12 Nghị định 118/2025/NĐ-CP")
+    assert minimal.status_code == 201 and minimal.get_json()["status"] == "stopped"

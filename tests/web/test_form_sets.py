@@ -203,3 +203,55 @@ def test_a_deadline_counted_over_an_estimated_year_is_flagged_until_the_year_is_
         db.session.add(CalendarYear(year=2017, note="Thông báo chính thức"))
         db.session.commit()
     assert "mới là lịch ước tính" not in client.get(f"/dossiers/{code}/receipt").get_data(as_text=True)
+
+
+def test_a_stopped_dossier_prints_form_05_of_2025_is_counted_with_returned_and_shows_in_the_look_up(
+        app, client, auth, world):
+    """Issue 11, point 2: stopped by the unit head with reason and legal ground, whatever the set."""
+    from tthc.reports import periods, queries
+
+    received_at = datetime(2025, 8, 1, 9, 0)  # a 2018-set dossier: the stop notice is still 2025's form 05
+    with app.app_context():
+        s, p = db.session, world.people
+        d = services.receive_dossier(
+            s, procedure=s.get(Procedure, world.procedure_id),
+            applicant={"kind": "individual", "name": "Đỗ Thị Hạnh", "id_number": "079203001239",
+                       "phone": "0912345679"},
+            channel="direct", received_by=s.merge(p.reception), now=received_at, received_at=received_at)
+        services.record_event(s, d, "forwarded", user=s.merge(p.reception), now=received_at + timedelta(hours=1))
+        s.commit()
+        code, version = d.code, d.version
+    auth.login(role="handler", username="truongphong")
+    url = f"/dossiers/{code}/events/stopped"
+    form = {"csrf_token": csrf_token(client, f"/dossiers/{code}"), "stopped-version": str(version),
+            "stopped-note": "Tổ chức đề nghị đã giải thể theo quyết định của cơ quan có thẩm quyền",
+            "stopped-at": "2025-08-04T09:00"}
+    response = client.post(url, data=form)  # the legal ground is required on form 05
+    assert response.status_code == 422 and "Ghi rõ căn cứ pháp lý" in response.get_data(as_text=True)
+    form["stopped-legal_ground"] = "Khoản 2 Điều 12 Nghị định số 118/2025/NĐ-CP"
+    assert client.post(url, data=form).status_code == 303
+
+    show = client.get(f"/dossiers/{code}").get_data(as_text=True)
+    assert 'data-status="stopped"' in show
+    assert "Thông báo dừng giải quyết hồ sơ (mẫu 05, Thông tư 03/2025/TT-VPCP)" in show
+    notice = client.get(f"/dossiers/{code}/stop-notice").get_data(as_text=True)
+    for expected in ('<div class="form-number">Mẫu số 05 – Thông tư 03/2025/TT-VPCP</div>',
+                     "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ", code, "Đỗ Thị Hạnh",
+                     "Tổ chức đề nghị đã giải thể", "Khoản 2 Điều 12 Nghị định số 118/2025/NĐ-CP",
+                     "quyền khiếu nại", "THỦ TRƯỞNG CƠ QUAN", "Độc lập - Tự do - Hạnh phúc"):
+        assert expected in notice, expected
+    assert client.get(f"/dossiers/{code}/apology").status_code == 404  # only the papers the dossier has
+
+    with app.app_context():  # the report: with returned and withdrawn, outside the on-time rate
+        rows = queries.summary_rows(db.session, periods.parse_range("2025-08-01", "2025-08-31"),
+                                    now=datetime(2025, 12, 1))
+        total = queries.total_row(rows)
+        assert (total.received, total.returned, total.finished, total.in_progress) == (1, 1, 0, 0)
+        assert total.on_time_rate is None
+
+    auth.logout()
+    page = client.post("/tra-cuu", data={"ma": code, "so": "5679", "csrf_token": csrf_token(client, "/tra-cuu")})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "status-stopped" in html and "data-stopped" in html
+    assert '<tr data-event="stopped">' in html
+    assert "Tổ chức đề nghị đã giải thể" not in html  # notes stay internal
