@@ -32,11 +32,12 @@ from typing import Iterable, Optional
 from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import selectinload
 
-from deadlines.due_dates import Limit, LimitUnit, SupplementRule
+from deadlines.due_dates import Limit, LimitUnit
 from deadlines.store import calendar_for, events_for, limit_from_rule
 from deadlines.time_used import CALENDAR_UNITS, WORKING_UNITS, calendar_time_used, late_under, time_used
 from deadlines.workdays import WorkCalendar
-from tthc.models import LIMIT_UNIT_LABELS, Dossier, DossierEvent, Procedure, ProcedureRuleVersion
+from tthc.clock import now as clock_now
+from tthc.models import LIMIT_UNIT_LABELS, Dossier, DossierEvent, Procedure
 
 MIN_DOSSIERS = 5
 DEFAULT_COVERAGE = 95
@@ -298,8 +299,8 @@ class _EventsOnly:
 
 def review_rows(session, window: Window, coverage=DEFAULT_COVERAGE, today: date | None = None,
                 cal: WorkCalendar | None = None) -> list[ReviewRow]:
-    """One row per procedure and rule version with dossiers finished in ``window``, ordered by field,
-    national code and the rule's start."""
+    """One row per procedure and rule version with dossiers finished in ``window``, ordered by field and
+    national code. ``today`` decides which row's rule is the one in force (default: the clock's today)."""
     cal = cal or calendar_for(session)
     coverage = parse_coverage(coverage)
     groups: dict[tuple, ReviewRow] = {}
@@ -342,7 +343,8 @@ def review_rows(session, window: Window, coverage=DEFAULT_COVERAGE, today: date 
                 stats[key][2].append(used.value)
 
     procedures = _procedures(session, {key[0] for key in stats})
-    today = today or date.today()
+    if today is None:
+        today = clock_now().date()
     for key, (finished, on_time, used) in stats.items():
         procedure = procedures[key[0]]
         row = _new_row(key, procedure, today)
