@@ -16,7 +16,7 @@ cancelled ones left out), per procedure and rule version received under:
 
 Rows are aggregated while streaming (``yield_per``, plain column tuples: never a list of ORM
 objects); only the numbers per group are kept. The what-if (:func:`what_if`) replays the real
-events of a group's dossiers against a proposed amount.
+events of a group's dossiers through the lifecycle (``deadlines.lifecycle.replay``) against a proposed amount.
 """
 from __future__ import annotations
 
@@ -32,9 +32,10 @@ from typing import Iterable, Optional
 from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import selectinload
 
-from deadlines.due_dates import Limit, LimitUnit
-from deadlines.store import calendar_for, events_for, limit_from_rule
-from deadlines.time_used import CALENDAR_UNITS, WORKING_UNITS, calendar_time_used, late_under, time_used
+from deadlines import lifecycle
+from deadlines.due_dates import Event, Limit, LimitUnit
+from deadlines.store import calendar_for, limit_from_rule
+from deadlines.time_used import CALENDAR_UNITS, WORKING_UNITS, calendar_time_used, time_used
 from deadlines.workdays import WorkCalendar
 from tthc.clock import now as clock_now
 from tthc.models import LIMIT_UNIT_LABELS, Dossier, DossierEvent, Procedure
@@ -278,23 +279,34 @@ class _Rules:
         return found
 
 
-def _events_by_dossier(session, ids: list[int]) -> dict[int, list]:
-    """The engine's events of these dossiers (voided and voiding events left out), by dossier id."""
+def _life_events_by_dossier(session, ids: list[int]) -> dict[int, list[lifecycle.LifeEvent]]:
+    """The stored events of these dossiers as the lifecycle's replay reads them (plain column tuples)."""
     out: dict[int, list] = defaultdict(list)
     for i in range(0, len(ids), EVENT_BATCH):
-        chunk = ids[i:i + EVENT_BATCH]
-        rows = session.scalars(select(DossierEvent).where(DossierEvent.dossier_id.in_(chunk))
-                               .order_by(DossierEvent.dossier_id, DossierEvent.at, DossierEvent.seq))
-        for event in rows:
-            out[event.dossier_id].append(event)
-    return {dossier_id: events_for(_EventsOnly(evs)) for dossier_id, evs in out.items()}
+        rows = session.execute(
+            select(DossierEvent.dossier_id, DossierEvent.id, DossierEvent.seq, DossierEvent.type, DossierEvent.at,
+                   DossierEvent.unit_id, DossierEvent.user_id, DossierEvent.data, DossierEvent.voided,
+                   DossierEvent.voids_event_id)
+            .where(DossierEvent.dossier_id.in_(ids[i:i + EVENT_BATCH])))
+        for dossier_id, event_id, seq, kind, at, unit_id, user_id, data, voided, voids in rows:
+            out[dossier_id].append(lifecycle.LifeEvent(
+                type=kind, at=at, id=event_id, seq=seq or 0, unit_id=unit_id, user_id=user_id, data=data or {},
+                voided=bool(voided) or voids is not None))
+    return out
 
 
-class _EventsOnly:
-    """What ``deadlines.store.events_for`` reads of a dossier: its events."""
+def _new_deadline(data) -> datetime | None:
+    value = (data or {}).get("new_deadline")
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
-    def __init__(self, events):
-        self.events = events
+
+def _engine_events(life: list[lifecycle.LifeEvent]) -> list[Event]:
+    """The standing events as the deadline engine reads them (what ``lifecycle.replay`` hands it)."""
+    return [Event(e.type, e.at, _new_deadline(e.data) if e.type == "extended" else None)
+            for e in lifecycle.standing(life)]
 
 
 def review_rows(session, window: Window, coverage=DEFAULT_COVERAGE, today: date | None = None,
@@ -330,17 +342,14 @@ def review_rows(session, window: Window, coverage=DEFAULT_COVERAGE, today: date 
             entry[2].append(float(calendar_time_used(cal, unit, start, finished_at)))
             continue
         pending[dossier_id] = (key, limit)
-    pending_ids = list(pending)
-    for i in range(0, len(pending_ids), EVENT_BATCH):
-        events = _events_by_dossier(session, pending_ids[i:i + EVENT_BATCH])
-        for dossier_id, evs in events.items():
-            key, limit = pending[dossier_id]
-            try:
-                used = time_used(cal, limit, evs) if evs and evs[0].type == "received" else None
-            except ValueError:  # events the engine refuses (the dossier page explains them): no time counted
-                used = None
-            if used is not None:
-                stats[key][2].append(used.value)
+    for dossier_id, life in _life_events_by_dossier(session, list(pending)).items():
+        key, limit = pending[dossier_id]
+        try:
+            used = time_used(cal, limit, _engine_events(life))
+        except ValueError:  # events the engine refuses (the dossier page explains them): no time counted
+            used = None
+        if used is not None:
+            stats[key][2].append(used.value)
 
     procedures = _procedures(session, {key[0] for key in stats})
     if today is None:
@@ -392,28 +401,25 @@ def parse_key(text: str) -> tuple:
 
 def what_if(session, window: Window, key: tuple, amount: int, cal: WorkCalendar | None = None) -> dict:
     """How many of the group's dossiers finished in the window would have been late with ``amount``:
-    a replay of each one's real events against the proposed limit (no database writes)."""
+    each one's real events replayed by the lifecycle (``deadlines.lifecycle.replay``) under its rule with
+    the proposed amount, judged against the original deadline as the statistics are. Nothing is written."""
     cal = cal or calendar_for(session)
-    procedure_id = key[0]
-    limit = None
+    rule = None
     ids = []
     rules = _Rules()
-    for dossier_id, pid, rule_text, *_ in session.execute(_finished_rows(window, procedure_id)):
-        group, group_limit, _rule = rules(pid, rule_text)
+    for dossier_id, pid, rule_text, *_ in session.execute(_finished_rows(window, key[0])):
+        group, _limit, group_rule = rules(pid, rule_text)
         if group == key:
             ids.append(dossier_id)
-            limit = group_limit
-    late = 0
-    replayed = 0
-    for i in range(0, len(ids), EVENT_BATCH):
-        for evs in _events_by_dossier(session, ids[i:i + EVENT_BATCH]).values():
-            if not evs or evs[0].type != "received":
-                continue
-            try:
-                late += late_under(cal, limit, evs, amount)
-            except ValueError:  # a deadline beyond the calendar's years, or events the engine refuses
-                continue
-            replayed += 1
+            rule = group_rule
+    proposed = dict(rule or {}, limit_amount=amount)
+    late = replayed = 0
+    for life in _life_events_by_dossier(session, ids).values():
+        try:
+            late += lifecycle.replay(proposed, life, cal).classification == "late"
+        except ValueError:  # a deadline beyond the calendar's years, or events the machine refuses
+            continue
+        replayed += 1
     return {"key": key_text(key), "amount": amount, "finished": len(ids), "replayed": replayed, "late": late}
 
 
