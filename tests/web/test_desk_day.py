@@ -16,6 +16,8 @@ from tthc.clock import now
 from tthc.extensions import db
 from tthc.models import Procedure, User
 
+# Tests whose SQL is already exercised on PostgreSQL elsewhere run on SQLite only (suite time).
+SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
 SCAN = "079203001234|273456789|Nguyễn Văn An|01021990|Nam|Số 12, Trần Hưng Đạo, Phường 1, Vũng Tàu|15082021"
 
 
@@ -95,6 +97,7 @@ def test_a_handler_lands_on_the_units_queue_and_a_unit_head_on_the_dashboard(app
     assert "Bảng theo dõi giải quyết hồ sơ" in html and 'id="home-alerts"' in html
 
 
+@SQLITE_ONLY
 def test_a_supervisor_lands_on_the_dashboard_with_the_unread_alerts(app, client, auth, desk):
     login(auth, "lanhdao")
     html = client.get("/").get_data(as_text=True)
@@ -115,6 +118,7 @@ def test_the_administrator_lands_on_the_catalog_and_calendar_to_dos(app, client,
 # -- the CCCD scan field -----------------------------------------------------------------------
 
 
+@SQLITE_ONLY
 def test_the_scan_endpoint_reads_a_card_and_refuses_a_malformed_string(client, auth, desk):
     login(auth, "tiepnhan")
     token = csrf_token(client, "/dossiers/new")
@@ -135,6 +139,7 @@ def test_the_scan_endpoint_reads_a_card_and_refuses_a_malformed_string(client, a
                        headers={"X-CSRFToken": csrf_token(client, "/")}).status_code == 403
 
 
+@SQLITE_ONLY
 def test_the_new_dossier_form_has_the_scan_field_and_its_script_is_a_static_file(client, auth, desk):
     login(auth, "tiepnhan")
     html = client.get("/dossiers/new").get_data(as_text=True)
@@ -158,6 +163,7 @@ def new_form(client, desk, **overrides):
     return client.post("/dossiers/new", data=data)
 
 
+@SQLITE_ONLY
 def test_an_empty_desk_form_shows_every_error_at_once_next_to_its_field(client, auth, desk):
     login(auth, "tiepnhan")
     response = new_form(client, desk, procedure_id="", applicant_name="", applicant_id_number="",
@@ -170,6 +176,7 @@ def test_an_empty_desk_form_shows_every_error_at_once_next_to_its_field(client, 
         assert message in html, message
 
 
+@SQLITE_ONLY
 def test_an_individuals_phone_is_required_unless_no_phone_is_ticked(app, client, auth, desk):
     login(auth, "tiepnhan")
     refused = new_form(client, desk, applicant_phone="")
@@ -205,6 +212,7 @@ def test_an_applicant_without_a_phone_looks_up_with_the_id_numbers_last_digits(a
     assert "Không tìm thấy" in lookup(client, code, "5678").get_data(as_text=True)
 
 
+@SQLITE_ONLY
 def test_a_reception_time_over_3_working_days_ago_asks_confirmation_and_a_reason(app, client, auth, desk):
     login(auth, "tiepnhan")
     past = (now() - timedelta(days=10)).replace(hour=9, minute=15, second=0, microsecond=0)
@@ -232,6 +240,7 @@ def test_a_reception_time_over_3_working_days_ago_asks_confirmation_and_a_reason
     assert new_form(client, desk, received_at=recent.strftime("%Y-%m-%dT%H:%M")).status_code in (303, 422)
 
 
+@SQLITE_ONLY
 def test_the_api_accepts_a_missing_phone_with_a_warning_and_a_late_entry_reason(app, client, desk):
     from tthc.accounts import issue_token
 
@@ -252,6 +261,7 @@ def test_the_api_accepts_a_missing_phone_with_a_warning_and_a_late_entry_reason(
         assert dossier.events[0].data["late_entry_reason"] == "Nhập bù từ sổ giấy"
 
 
+@SQLITE_ONLY
 def test_confirmations_and_done_messages_read_naturally(app, client, auth, desk):
     code = receive(app, desk)
     login(auth, "tiepnhan")
@@ -327,6 +337,7 @@ def test_id_numbers_and_phones_are_masked_the_same_way_everywhere_for_roles_that
         assert (applicant["id_number"], applicant["phone"]) == expected, username
 
 
+@SQLITE_ONLY
 def test_a_date_outside_the_calendar_is_explained_in_vietnamese(client, auth, desk):
     login(auth, "tiepnhan")
     info = client.get(f"/dossiers/preview?procedure_id={desk.procedure_id}&received_at=2100-12-28T09:00").json
@@ -336,6 +347,7 @@ def test_a_date_outside_the_calendar_is_explained_in_vietnamese(client, auth, de
     assert "Thời điểm tiếp nhận nằm ngoài phạm vi lịch làm việc" in html
 
 
+@SQLITE_ONLY
 def test_the_api_keeps_one_error_object_with_every_error_in_details(app, client, desk):
     from tthc.accounts import issue_token
 
