@@ -412,10 +412,8 @@ def _add_error(field, message: str) -> None:
     field.errors = list(field.errors or []) + [message]
 
 
-def _check_desk_rules(form: DossierForm, late_entry: bool) -> bool:
-    """The desk's own rules, checked with WTForms' so that every error of a submit shows at once
-    next to its field: the ID number, phone and e-mail as the service will check them; an individual's
-    phone unless "no phone" is ticked (issue 16); a confirmation and a reason for a late entry."""
+def _check_applicant_formats(form) -> bool:
+    """The ID number, phone and e-mail checked as the service will check them, each on its field."""
     ok = True
     kind = form.applicant_kind.data if form.applicant_kind.data in services.APPLICANT_KINDS else "individual"
     checks = [(form.applicant_id_number, lambda v: services.normalise_id_number(kind, v)),
@@ -428,6 +426,15 @@ def _check_desk_rules(form: DossierForm, late_entry: bool) -> bool:
         except services.IntakeError as exc:
             _add_error(field, exc.message)
             ok = False
+    return ok
+
+
+def _check_desk_rules(form: DossierForm, late_entry: bool) -> bool:
+    """The desk's own rules, checked with WTForms' so that every error of a submit shows at once
+    next to its field: the ID number, phone and e-mail as the service will check them; an individual's
+    phone unless "no phone" is ticked (issue 16); a confirmation and a reason for a late entry."""
+    ok = _check_applicant_formats(form)
+    kind = form.applicant_kind.data if form.applicant_kind.data in services.APPLICANT_KINDS else "individual"
     if kind == "individual" and not (form.applicant_phone.data or "").strip() and not form.no_phone.data \
             and not form.applicant_phone.errors:
         _add_error(form.applicant_phone, NO_PHONE_MESSAGE)
@@ -770,7 +777,9 @@ def correct_dossier(code: str):
         documents, doc_errors = _documents_for_correction(dossier), []
     else:
         documents, doc_errors = _posted_documents()
-    if request.method == "POST" and form.validate_on_submit() and not doc_errors:
+    valid = request.method == "POST" and form.validate_on_submit()
+    valid = request.method == "POST" and _check_applicant_formats(form) and valid  # all errors at once
+    if valid and not doc_errors:
         if _stale(dossier, form.version.data):
             return _back_with(dossier.code, STALE_MESSAGE, "warning")
         changes = {}

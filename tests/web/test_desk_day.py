@@ -363,3 +363,22 @@ def test_the_api_keeps_one_error_object_with_every_error_in_details(app, client,
     assert [d["field"] for d in error["details"]] == ["applicant.name", "applicant.id_number", "applicant.phone",
                                                       "applicant.email"]
     assert all(d["message"] for d in error["details"])
+
+
+@SQLITE_ONLY
+def test_a_correction_shows_every_applicant_error_at_once(app, client, auth, desk):
+    code = receive(app, desk)
+    login(auth, "tiepnhan")
+    with app.app_context():
+        from tthc.models import Dossier
+
+        version = db.session.scalar(select(Dossier.version).where(Dossier.code == code))
+    response = client.post(f"/dossiers/{code}/correct", data={
+        "version": str(version), "applicant_kind": "individual", "applicant_name": "", "applicant_id_number": "12",
+        "applicant_phone": "99", "applicant_email": "x", "sets": "1",
+        "csrf_token": csrf_token(client, f"/dossiers/{code}/correct")})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    for message in ("Nhập tên người nộp hồ sơ.", "Số CCCD gồm 12 chữ số", "Số điện thoại không hợp lệ",
+                    "Địa chỉ thư điện tử không hợp lệ."):
+        assert message in html, message
