@@ -133,3 +133,10 @@ def test_one_formula_guard_serves_every_workbook():
         if "quotePrefix" in source or 'startswith(("=", "+", "-", "@"))' in source or "FORMULA_PREFIXES" in source:
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_the_summary_groups_stopped_dossiers_with_returned_and_withdrawn_ones():
+    rows = [SummaryRow(label="a", returned=2, early=1)]
+    ws = load_workbook(io.BytesIO(summary_workbook(HEADER, "Lĩnh vực", rows, total_row(rows))))["Báo cáo"]
+    labels = {c.value for row in ws.iter_rows(max_row=12) for c in row if isinstance(c.value, str)}
+    assert "Trả lại / rút / dừng giải quyết" in labels and "Số hồ sơ trả lại, rút hồ sơ" not in labels

@@ -1,5 +1,5 @@
-"""Reports (domain.md §5 form 06, §7, §8): the monthly "Tình hình, kết quả giải quyết TTHC",
-the register (form 06) and the late list, as a page and as ``flask reports`` commands.
+"""Reports (domain.md §5 form 06/07, §7, §8): the monthly "Tình hình, kết quả giải quyết TTHC",
+the register (form 06 of 2018 / 07 of 2025) and the late list, as a page and as ``flask reports`` commands.
 
 Must not import the feature packages (``intake``, ``deadlines``): create_app()
 passes in the working-day arithmetic through ``init_app``.

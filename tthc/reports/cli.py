@@ -16,7 +16,7 @@ from tthc.clock import now
 from tthc.extensions import db
 from tthc.reports import exports, periods
 
-reports_cli = AppGroup("reports", help="Excel reports: monthly summary, register (form 06), late list.")
+reports_cli = AppGroup("reports", help="Excel reports: monthly summary, register (form 06/07), late list.")
 
 BY = click.Choice(["field", "procedure", "unit"])
 
@@ -112,7 +112,8 @@ def summary_command(first, last, by, unit_id, out):
               help="Mask applicants' phone numbers (Decree 13/2023) when the file leaves the desk.")
 @click.option("--out", required=True, help="The .xlsx file to write.")
 def register_command(first, last, unit_id, mask_personal_data, out):
-    """The register of dossiers (form 06, Circular 01/2018), streamed."""
+    """The register of dossiers (form 07 of Circular 03/2025; 06 of Circular 01/2018 for a range ending before
+    15/09/2025), streamed."""
     period = _period(periods.parse_range, first, last)
     _check_out(out)
     unit = _unit(unit_id)
