@@ -7,17 +7,20 @@
   those whose 3-working-day window to request a supplement is still open (Decree 61/2018,
   Art. 19(4); domain.md §4.5), then the rest by deadline.
 
-Overdue and due soon are computed live against ``now`` exactly as the list filters and
-``services.flags_for`` do (pages compute overdue live, architecture.md).
+Overdue, due soon and not forwarded are the watch rules of ``deadlines.lifecycle`` (stated once),
+evaluated live against ``now``: as SQL through ``deadlines.scan.sql_condition`` for the worklist's
+sections, on each dossier through ``lifecycle.holds`` for the queue's ranking.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, not_, select
 from sqlalchemy.orm import selectinload
 
+from deadlines import lifecycle
+from deadlines.scan import sql_condition
 from tthc.models import Dossier
 
 SECTION_LIMIT = 50
@@ -40,15 +43,13 @@ def _section(session, key: str, *conditions, order_by, limit: int = SECTION_LIMI
     return Section(key, total, list(items))
 
 
-def reception_worklist(session, now: datetime) -> dict[str, Section]:
+def reception_worklist(session, now: datetime, cal) -> dict[str, Section]:
     """The desk's sections, each with its total and its first items, most pressing first."""
     received = Dossier.status == "received"
-    late = Dossier.forwarding_deadline_at < now
+    late = sql_condition(lifecycle.WATCH_RULES["not_forwarded"], lifecycle.thresholds(cal, now))
     return {
-        "not_forwarded": _section(session, "not_forwarded", received, late,
-                                  order_by=[Dossier.forwarding_deadline_at]),
-        "to_forward": _section(session, "to_forward", received,
-                               (Dossier.forwarding_deadline_at >= now) | Dossier.forwarding_deadline_at.is_(None),
+        "not_forwarded": _section(session, "not_forwarded", late, order_by=[Dossier.forwarding_deadline_at]),
+        "to_forward": _section(session, "to_forward", received, not_(late),  # sql_condition is never NULL
                                order_by=[Dossier.forwarding_deadline_at]),
         "to_hand_over": _section(session, "to_hand_over", Dossier.status == "finished",
                                  order_by=[Dossier.finished_at]),
@@ -82,10 +83,7 @@ def unit_queue(session, unit_id: int, now: datetime, cal, due_soon_days: int) ->
     recent = session.scalars(select(Dossier).where(
         *held, Dossier.supplement_count == 0, Dossier.forwarded_at >= now - timedelta(days=10))
         .options(*options).limit(QUEUE_LIMIT)).all()
-    try:
-        horizon = cal.add_working_days(now, due_soon_days)
-    except ValueError:
-        horizon = now
+    th = lifecycle.thresholds(cal, now, due_soon_days)
     items: dict[int, QueueItem] = {}
     for d in list(by_deadline) + list(recent):
         if d.id in items:
@@ -98,9 +96,9 @@ def unit_queue(session, unit_id: int, now: datetime, cal, due_soon_days: int) ->
                 window_end = None
             if window_end is not None and window_end <= now:
                 window_end = None
-        if d.deadline_at is not None and d.deadline_at < now:
+        if lifecycle.holds("overdue", d, th):
             urgency = "overdue"
-        elif d.deadline_at is not None and d.deadline_at <= horizon:
+        elif lifecycle.holds("due_soon", d, th):
             urgency = "due_soon"
         elif window_end is not None:
             urgency = "supplement_window"

@@ -501,7 +501,7 @@ URGENCY_LABELS = {
 
 def reception_home():
     """The desk's worklist of the day (issue 16)."""
-    sections = queries.reception_worklist(db.session, now())
+    sections = queries.reception_worklist(db.session, now(), calendar_for(db.session))
     return render_template("intake/worklist.html", sections=sections, titles=WORKLIST_TITLES)
 
 

@@ -74,6 +74,7 @@ def receive(app, desk, *, name="Nguyễn Văn An", phone="0912345678", forward=F
 def test_reception_lands_on_the_worklist_of_the_day(app, client, auth, desk):
     waiting = receive(app, desk, name="Trần Thị Chờ Chuyển")
     done = receive(app, desk, name="Lê Văn Có Kết Quả", finish=True)
+    forgotten = receive(app, desk, name="Phạm Thị Quên Chuyển", hours_ago=24 * 20)
     login(auth, "tiepnhan")
 
     html = client.get("/").get_data(as_text=True)
@@ -82,6 +83,8 @@ def test_reception_lands_on_the_worklist_of_the_day(app, client, auth, desk):
     to_forward = html[html.index('id="to_forward"'):html.index('id="to_hand_over"')]
     assert waiting in to_forward and "Hạn chuyển xử lý" in to_forward and done not in to_forward
     assert done in html[html.index('id="to_hand_over"'):html.index('id="awaiting_supplement"')]
+    late = html[html.index('id="not_forwarded"'):html.index('id="to_forward"')]
+    assert forgotten in late and waiting not in late and forgotten not in to_forward
 
 
 def test_a_handler_lands_on_the_units_queue_and_a_unit_head_on_the_dashboard(app, client, auth, desk):
