@@ -57,6 +57,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "intake.print_supplement_request": ALL,
     "intake.print_refusal": ALL,
     "intake.print_apology": ALL,
+    "intake.print_stop_notice": ALL,
     "intake.print_control_slip": ALL,
     "intake.list_desk_contacts": frozenset({"reception", "supervisor"}),
     "intake.new_desk_contact": frozenset({"reception"}),
