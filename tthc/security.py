@@ -147,8 +147,20 @@ def _bad_text_field() -> tuple[str, int] | None:
     return None
 
 
+_LONE_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def encodable(value):
+    """Jinja's finalize: a value holding a lone surrogate (stored before the boundary refused
+    them) is shown with U+FFFD instead of making the whole page a 500. Markup stays Markup."""
+    if isinstance(value, str) and _LONE_SURROGATES.search(value):
+        return type(value)(_LONE_SURROGATES.sub("\ufffd", str(value)))
+    return value
+
+
 def init_app(app: Flask) -> None:
     app.json = BoundedJSONProvider(app)
+    app.jinja_env.finalize = encodable
 
     @app.before_request
     def refuse_forbidden_text():

@@ -16,11 +16,13 @@ import csv
 import io
 import os
 import re
+import time
 import zipfile
 from dataclasses import dataclass, field as dc_field
 from datetime import date, datetime
 from typing import Any, BinaryIO, Iterable, Optional
 
+from flask import current_app, has_app_context
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -36,7 +38,7 @@ from tthc.models import (
     Unit,
 )
 from tthc.reports.workbook import Column, table_workbook
-from tthc.text import fold
+from tthc.text import fold, has_forbidden_chars
 
 # The columns of procedures_sample.csv, in order; an export writes them first.
 IMPORT_COLUMNS = ["national_code", "name", "field", "limit_amount", "limit_unit", "fee", "online_level", "source"]
@@ -59,6 +61,9 @@ DOCUMENT_KINDS = tuple(DOCUMENT_KIND_LABELS)
 
 BLANK_LIMIT_REASON = "Chưa có thời hạn giải quyết trong tệp nguồn: cần bổ sung trước khi áp dụng"
 MAX_ROWS = 20000
+MAX_COLUMNS = 64
+MAX_XLSX_PARTS = 500
+MAX_XLSX_UNCOMPRESSED = 64 * 1024 * 1024
 MAX_AMOUNT = 9999  # no procedure runs 10 000 units; also keeps PostgreSQL's INTEGER safe
 
 # Snapshot of a procedure for the audit log.
@@ -208,19 +213,58 @@ def _read_csv(data: bytes) -> list[dict[str, str]]:
     return _rows_to_dicts(header, body)
 
 
-def _read_xlsx(data: bytes) -> list[dict[str, str]]:
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
+def _check_xlsx_archive(data: bytes) -> None:
+    """Refuse, before any XML parser sees them, workbooks that could hold a worker: too many
+    parts, too much uncompressed data (zip bombs), or XML declaring a DTD or entities (billion
+    laughs, external entities). openpyxl then parses through defusedxml (installed)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise CatalogImportError("Không đọc được tệp Excel (.xlsx): tệp hỏng hoặc không đúng định dạng.") from exc
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > MAX_XLSX_PARTS or sum(i.file_size for i in infos) > MAX_XLSX_UNCOMPRESSED:
+            raise CatalogImportError("Tệp Excel quá lớn khi giải nén: hãy chỉ giữ một trang tính danh mục "
+                                     f"(tối đa {MAX_ROWS} dòng) và lưu lại.")
+        for info in infos:
+            if not info.filename.endswith((".xml", ".rels", ".vml")):
+                continue
+            try:
+                with archive.open(info) as part:
+                    content = part.read(MAX_XLSX_UNCOMPRESSED + 1)
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+                raise CatalogImportError("Không đọc được tệp Excel (.xlsx): tệp hỏng.") from exc
+            if b"<!DOCTYPE" in content or b"<!ENTITY" in content:
+                raise CatalogImportError("Tệp Excel chứa khai báo DTD/ENTITY không được phép trong tệp .xlsx "
+                                         "hợp lệ: hãy mở bằng Excel và lưu lại thành tệp .xlsx mới.")
 
+
+def _bounded(rows: Iterable, seconds: float) -> Iterable:
+    """The rows, refusing the file once reading it takes longer than ``seconds``."""
+    deadline = time.monotonic() + seconds
+    for i, row in enumerate(rows):
+        if i % 200 == 0 and time.monotonic() > deadline:
+            raise CatalogImportError(f"Đọc tệp quá {seconds:g} giây: tệp quá lớn hoặc có quá nhiều ô định dạng trống. "
+                                     "Hãy chỉ giữ các dòng và cột của danh mục rồi lưu lại.")
+        yield row
+
+
+def _read_xlsx(data: bytes, seconds: float = 20.0) -> list[dict[str, str]]:
+    import openpyxl
+
+    _check_xlsx_archive(data)
     try:
         # Not data_only: a formula is read as the text the user typed, never evaluated.
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises assorted errors (ParseError, KeyError...)
         raise CatalogImportError("Không đọc được tệp Excel (.xlsx): tệp hỏng hoặc không đúng định dạng.") from exc
     try:
         if not wb.worksheets:
             raise CatalogImportError("Tệp Excel không có trang tính nào.")
-        rows = wb.worksheets[0].iter_rows(values_only=True)
+        # At most MAX_COLUMNS columns: a sheet claiming A1:XFD1048576 would otherwise be padded
+        # to 16,384 values a row.
+        rows = _bounded(wb.worksheets[0].iter_rows(values_only=True, max_col=MAX_COLUMNS,
+                                                   max_row=MAX_ROWS + 1), seconds)
         header = next(rows, None)
         if header is None or not any(v not in (None, "") for v in header):
             raise CatalogImportError("Tệp rỗng: không có dòng tiêu đề.")
@@ -245,7 +289,10 @@ def read_table(stream: BinaryIO | bytes, filename: str) -> list[dict[str, str]]:
         data = data.encode("utf-8")
     if not data:
         raise CatalogImportError("Tệp rỗng: không có dòng tiêu đề.")
-    return _read_csv(bytes(data)) if ext == ".csv" else _read_xlsx(bytes(data))
+    if ext == ".csv":
+        return _read_csv(bytes(data))
+    seconds = float(current_app.config.get("CATALOG_IMPORT_SECONDS", 20)) if has_app_context() else 20.0
+    return _read_xlsx(bytes(data), seconds)
 
 
 # --------------------------------------------------------------------------- importing rows
@@ -306,7 +353,8 @@ def _parse_row(row: dict[str, str]) -> tuple[Optional[_ParsedRow], list[str]]:
         # Text is kept exactly as written, including a leading = + - @ (never evaluated).
         return (row.get(key) or "").strip()
 
-    errors: list[str] = []
+    errors: list[str] = [f"Cột {key} chứa ký tự không hợp lệ (ký tự điều khiển)." for key, value in row.items()
+                         if has_forbidden_chars(value)]
     code, name, field_ = cell("national_code"), cell("name"), cell("field")
     if not name:
         errors.append("Cột name (tên thủ tục) trống.")
