@@ -61,6 +61,10 @@ class Config:
     # Public dossier look-up: failed attempts per client address within the window.
     PUBLIC_LOOKUP_MAX_FAILURES = _env_int("PUBLIC_LOOKUP_MAX_FAILURES", 10)
     PUBLIC_LOOKUP_WINDOW_MINUTES = _env_int("PUBLIC_LOOKUP_WINDOW_MINUTES", 15)
+    # Per dossier code, from any addresses: this many failures within the window lock the code.
+    PUBLIC_LOOKUP_CODE_MAX_FAILURES = _env_int("PUBLIC_LOOKUP_CODE_MAX_FAILURES", 5)
+    PUBLIC_LOOKUP_CODE_WINDOW_MINUTES = _env_int("PUBLIC_LOOKUP_CODE_WINDOW_MINUTES", 15)
+    PUBLIC_LOOKUP_CODE_LOCK_MINUTES = _env_int("PUBLIC_LOOKUP_CODE_LOCK_MINUTES", 15)
     # Number of trusted reverse proxies in front of the app (nginx: 1). The client address used for
     # throttling and the audit log then comes from X-Forwarded-For; 0 trusts no header.
     PROXY_COUNT = _env_int("PROXY_COUNT", 0)

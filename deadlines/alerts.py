@@ -29,6 +29,7 @@ from sqlalchemy.orm import aliased
 
 from deadlines.lifecycle import OPEN_STATUSES
 from deadlines.scan import ALERT_LABELS
+from tthc import audit
 from tthc.models import Alert, AlertAck, Dossier, Plan, PlanPeriod, PlanTask, PlanTaskUser, User
 from tthc.params import parse_id
 
@@ -128,6 +129,9 @@ def acknowledge(session, user: User, alert_ids, now: datetime) -> int:
     todo = session.scalars(stmt).all()
     for alert_id in todo:
         session.add(AlertAck(alert_id=alert_id, user_id=user.id, acknowledged_at=now))
+    if todo:
+        audit.record(session, "acknowledge", "alert", todo[0] if len(todo) == 1 else None, user=user,
+                     after={"alert_ids": list(todo)[:500], "count": len(todo)})
     session.flush()
     return len(todo)
 

@@ -27,7 +27,7 @@ from deadlines.alerts import acknowledge, acknowledge_all, alerts_query, count_a
 from deadlines.lifecycle import FINISHED_STATUSES, OPEN_STATUSES, RUNNING_STATUSES
 from deadlines.scan import ALERT_KINDS, ALERT_LABELS, sql_condition
 from tthc.plans.reminders import PLAN_ALERT_KINDS, PLAN_ALERT_LABELS
-from tthc.auth import roles_required, user_from_bearer
+from tthc.auth import roles_required, safe_next, user_from_bearer
 from tthc.clock import now as clock_now
 from tthc.clock import to_iso
 from tthc.errors import api_error
@@ -431,7 +431,7 @@ def ack_alerts():
         n = acknowledge(db.session, user, ids, clock_now())
     db.session.commit()
     flash(f"Đã xác nhận {n} cảnh báo.", "success")
-    back = request.form.get("next") or ""
+    back = safe_next(request.form.get("next")) or ""
     if not back.startswith("/alerts"):
         back = url_for("watch.list_alerts")
     return redirect(back)

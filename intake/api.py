@@ -12,12 +12,15 @@ here; ``tests/web/test_api.py`` holds real responses against it.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request, url_for
-from sqlalchemy import func, select
+from flask import Blueprint, current_app, g, jsonify, request, url_for
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from deadlines.store import calendar_for
 from intake import services, warnings
@@ -27,7 +30,7 @@ from tthc.auth import user_from_bearer
 from tthc.clock import from_iso, now as clock_now, to_iso
 from tthc.errors import api_error
 from tthc.extensions import db
-from tthc.models import STATUS_LABELS, Procedure, Unit
+from tthc.models import STATUS_LABELS, IdempotencyKey, Procedure, Unit
 from tthc.text import find_forbidden, has_forbidden_chars, like_pattern, mask
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -352,9 +355,65 @@ def list_units():
     return _listing([unit_json(u) for u in items], total, page, per_page)
 
 
+IDEMPOTENCY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
+IDEMPOTENCY_HOURS = 24
+
+
+def _idempotent_start(data: dict):
+    """With an ``Idempotency-Key`` header: the stored response to replay, or a claimed key row.
+
+    The row is inserted (flushed) before any work, in the request's transaction: a concurrent
+    request with the same token and key waits on the unique index (PostgreSQL) or the write
+    lock (SQLite), and then finds the first one's committed response."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None, None
+    if not IDEMPOTENCY_RE.fullmatch(key):
+        raise BadRequest(400, "Idempotency-Key gồm 1–255 ký tự ASCII in được, không có dấu cách.", "Idempotency-Key")
+    token = g.api_token
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=True).encode()).hexdigest()
+    at = clock_now()
+    db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < at - timedelta(hours=IDEMPOTENCY_HOURS)))
+    for _ in range(2):
+        row = db.session.scalar(select(IdempotencyKey).where(IdempotencyKey.token_id == token.id,
+                                                             IdempotencyKey.key == key))
+        if row is not None:
+            if row.request_hash != digest:
+                raise BadRequest(422, "Idempotency-Key này đã được dùng cho một yêu cầu có nội dung khác.",
+                                 "Idempotency-Key")
+            if row.status is None:
+                raise BadRequest(409, "Yêu cầu với Idempotency-Key này đang được xử lý; thử lại sau.",
+                                 "Idempotency-Key")
+            response = current_app.response_class(row.body, status=row.status, mimetype="application/json")
+            if row.location:
+                response.headers["Location"] = row.location
+            db.session.rollback()
+            return response, None
+        row = IdempotencyKey(token_id=token.id, key=key, request_hash=digest, created_at=at)
+        try:
+            with db.session.begin_nested():  # a savepoint: a lost race leaves the transaction usable
+                db.session.add(row)
+            return None, row
+        except IntegrityError:  # another worker claimed it first and has committed: replay its answer
+            pass
+    raise BadRequest(409, "Yêu cầu với Idempotency-Key này đang được xử lý; thử lại sau.", "Idempotency-Key")
+
+
 @bp.post("/dossiers")
 def create_dossier():
     data = _body()
+    replay, claim = _idempotent_start(data)
+    if replay is not None:
+        return replay
+    response = _create_dossier(data)
+    if claim is not None:
+        claim.status, claim.body = response.status_code, response.get_data(as_text=True)
+        claim.location = response.headers.get("Location", "")
+    db.session.commit()
+    return response
+
+
+def _create_dossier(data: dict):
     procedure_id = _body_int(data, "procedure_id", required=True)
     procedure = db.session.get(Procedure, procedure_id) if 0 < procedure_id <= _INT32 else None
     if procedure is None:
@@ -392,7 +451,7 @@ def create_dossier():
         request_summary=_body_str(data, "request_summary") or "",
         late_entry_reason=_body_str(data, "late_entry_reason") or "",
     )
-    return _dossier_response(dossier, 201, commit=True)
+    return _dossier_response(dossier, 201)  # the caller commits, with the idempotency record
 
 
 @bp.get("/dossiers")

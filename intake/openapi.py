@@ -286,6 +286,13 @@ def _per_page(default: int) -> dict[str, Any]:
 
 CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"},
         "description": "The dossier code, e.g. 000.00.31.H49-260309-0001."}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
+    "description": "Makes a retry safe (kept 24 hours per token): the same key with the same body answers the "
+                   "first response again (201, same body and Location); with another body, 422; while the first "
+                   "request is still running, 409.",
+}
 DOSSIER_EXAMPLE = {
     "procedure_id": 1,
     "applicant": {"kind": "individual", "name": "Nguyễn Văn An", "id_number": "001090012345",
@@ -358,6 +365,7 @@ def build_openapi() -> dict[str, Any]:
                 "post": {
                     "operationId": "receiveDossier",
                     "summary": "Receive a dossier (reception role): issues its code and appointment",
+                    "parameters": [IDEMPOTENCY_KEY],
                     "requestBody": {"required": True,
                                     "content": {"application/json": {"schema": _ref("DossierInput"),
                                                                      "example": DOSSIER_EXAMPLE}}},

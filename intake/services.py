@@ -963,7 +963,8 @@ def search_dossiers(session, user, *, q: str | None = None, status: str | Iterab
         # the options decide.
         text_literals, number_literals = [fold(text)], []
         upper = re.sub(r"\s", "", text).upper()
-        if upper and re.fullmatch(r"[A-Z0-9+.\-() ]+", upper):
+        # A role that sees ID numbers and phones masked must not confirm them by searching (Decree 13/2023).
+        if upper and sees_personal_data(user) and re.fullmatch(r"[A-Z0-9+.\-() ]+", upper):
             digits = re.sub(r"\D", "", upper)
             raw = like_pattern(upper).upper()
             options.append(func.upper(Dossier.applicant_id_number).like(raw, escape="\\"))

@@ -30,7 +30,7 @@ from sqlalchemy import func, or_, select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from tthc import audit
+from tthc import audit, throttle
 from tthc.clock import now
 from tthc.extensions import db, login_manager
 from tthc.forms import Form
@@ -180,7 +180,7 @@ def is_throttled(session_, username: str, ip: str) -> bool:
     return by_user >= cfg["LOGIN_MAX_FAILURES"] or failures >= cfg["LOGIN_MAX_FAILURES"] * 4
 
 
-def _safe_next(target: str | None) -> str | None:
+def safe_next(target: str | None) -> str | None:
     """``target`` when it is a path of this site, else None (the caller goes home).
 
     Browsers drop tabs and newlines inside URLs and read a backslash as a slash, so
@@ -205,15 +205,22 @@ def login():
         return redirect(url_for("main.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        username = form.username.data.strip().lower()
+        username = form.username.data.strip().lower()[:64]
         ip = client_ip()
+        # Count and reserve atomically (every worker): the attempt is stored as a failure before
+        # the password is checked, and committed, so parallel guesses see each other's slots.
+        throttle.serialise(db.session, f"login-user:{username}", f"login-ip:{ip}")
         if is_throttled(db.session, username, ip):
+            db.session.rollback()
             minutes = current_app.config["LOGIN_WINDOW_MINUTES"]
             flash(f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes} phút.", "danger")
             return render_template("auth/login.html", form=form), 429
+        attempt = LoginAttempt(at=now(), username=username, ip=ip, success=False)
+        db.session.add(attempt)
+        db.session.commit()
         user = db.session.scalar(select(User).where(func.lower(User.username) == username))
         ok = user is not None and user.check_password(form.password.data)
-        db.session.add(LoginAttempt(at=now(), username=username, ip=ip, success=ok and user.active))
+        attempt.success = bool(ok and user.active)
         if not ok:
             audit.record(db.session, "login_failed", "user", user.id if user is not None else None,
                          note=username[:64], user=None)
@@ -233,7 +240,7 @@ def login():
         login_user(user)
         session["last_seen"] = now().isoformat()
         session.permanent = True
-        return redirect(_safe_next(request.args.get("next")) or url_for("main.index"))
+        return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
     return render_template("auth/login.html", form=form)
 
 

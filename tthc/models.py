@@ -297,6 +297,23 @@ class UserSession(db.Model):
     ip: Mapped[str] = mapped_column(String(64), default="")
 
 
+class IdempotencyKey(db.Model):
+    """A client's ``Idempotency-Key`` for ``POST /api/v1/dossiers``, scoped to its token and kept
+    24 hours: a retry with the same key and body gets the first response again. The unique
+    (token, key) makes the database, not a worker's memory, decide which request runs."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_token.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[Optional[int]] = mapped_column(Integer)
+    body: Mapped[Optional[str]] = mapped_column(Text)
+    location: Mapped[str] = mapped_column(String(512), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+    __table_args__ = (UniqueConstraint("token_id", "key", name="uq_idempotency_key_token_key"),)
+
+
 class LoginAttempt(db.Model):
     """Login attempts, kept in the database so throttling holds across gunicorn workers."""
 
@@ -324,6 +341,36 @@ class AuditLog(db.Model):
     user: Mapped[Optional[User]] = relationship()
 
     __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
+
+
+# The audit log is append-only at the database level too: these triggers refuse UPDATE and DELETE
+# of its rows on both databases. The migration "audit log triggers" creates them in deployed
+# databases; attached to the table here, db.create_all() (the test databases) creates them as well.
+AUDIT_TRIGGER_DDL = {
+    "sqlite": [
+        "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log "
+        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: UPDATE refused'); END",
+        "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "
+        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: DELETE refused'); END",
+    ],
+    "postgresql": [
+        "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN RAISE EXCEPTION USING MESSAGE = 'audit_log is append-only: ' || TG_OP || ' refused'; END $$",
+        "CREATE TRIGGER audit_log_no_update_delete BEFORE UPDATE OR DELETE ON audit_log "
+        "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+    ],
+}
+
+
+def _attach_audit_triggers() -> None:
+    from sqlalchemy import DDL, event
+
+    for dialect, statements in AUDIT_TRIGGER_DDL.items():
+        for statement in statements:
+            event.listen(AuditLog.__table__, "after_create", DDL(statement).execute_if(dialect=dialect))
+
+
+_attach_audit_triggers()
 
 
 class CalendarOverride(db.Model):
@@ -636,6 +683,10 @@ class LookupAttempt(db.Model):
     at: Mapped[datetime] = mapped_column(DateTime, index=True)
     ip: Mapped[str] = mapped_column(String(64), index=True)
     success: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The dossier code tried (as typed, at most 64 characters): failures lock that code.
+    code: Mapped[str] = mapped_column(String(64), default="", server_default="")
+
+    __table_args__ = (Index("ix_lookup_attempt_code_at", "code", "at"),)
 
 
 # -- the department's action plans (domain.md §11) ------------------------------------------------

@@ -25,6 +25,7 @@ from wtforms import HiddenField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Regexp
 
+from tthc import audit, throttle
 from tthc.auth import client_ip
 from tthc.clock import now
 from tthc.extensions import db
@@ -69,6 +70,9 @@ NOT_FOUND_MESSAGE = ("Không tìm thấy hồ sơ khớp với mã hồ sơ và 
                      "Vui lòng kiểm tra lại mã trên Giấy tiếp nhận hồ sơ và hẹn trả kết quả.")
 THROTTLED_MESSAGE = ("Bạn đã tra cứu sai quá nhiều lần. Vui lòng thử lại sau {minutes} phút, "
                      "hoặc liên hệ Bộ phận Tiếp nhận và Trả kết quả.")
+CODE_LOCKED_MESSAGE = ("Mã hồ sơ này đang tạm khóa tra cứu khoảng {minutes} phút vì đã bị nhập sai số điện thoại "
+                       "nhiều lần. Nếu ông/bà là người nộp hồ sơ, vui lòng liên hệ {contact} và mang theo Giấy tiếp "
+                       "nhận hồ sơ và hẹn trả kết quả.")
 ALREADY_RATED_MESSAGE = "Hồ sơ này đã được đánh giá. Mỗi hồ sơ chỉ được đánh giá một lần."
 NOT_HANDED_OVER_MESSAGE = "Chỉ đánh giá được sau khi đã nhận kết quả giải quyết hồ sơ."
 
@@ -200,6 +204,60 @@ def find_by_code(session_, code: str) -> Dossier | None:
     return None
 
 
+def code_locked_until(session_, code: str, at):
+    """The end of the lock of ``code`` at ``at``, or None: N failed look-ups of one code, from any
+    addresses, within the window lock it for the lock time (issue 12; codes are sequential and the
+    secret is 4 digits, so a per-address throttle alone lets a patient attacker walk them)."""
+    cfg = current_app.config
+    max_failures = int(cfg.get("PUBLIC_LOOKUP_CODE_MAX_FAILURES", 5))
+    window = timedelta(minutes=int(cfg.get("PUBLIC_LOOKUP_CODE_WINDOW_MINUTES", 15)))
+    lock = timedelta(minutes=int(cfg.get("PUBLIC_LOOKUP_CODE_LOCK_MINUTES", 15)))
+    if max_failures <= 0:
+        return None
+    times = session_.scalars(select(LookupAttempt.at).where(
+        LookupAttempt.code == code, LookupAttempt.success.is_(False), LookupAttempt.at >= at - window - lock)
+        .order_by(LookupAttempt.at)).all()
+    until = None
+    for i in range(max_failures - 1, len(times)):
+        if times[i] - times[i - max_failures + 1] <= window:
+            end = times[i] + lock
+            until = end if until is None or end > until else until
+    return until if until is not None and until > at else None
+
+
+def _locked_response(form, until):
+    cfg = current_app.config
+    minutes = max(1, int((until - now()).total_seconds() // 60) + 1)
+    contact = "Bộ phận Tiếp nhận và Trả kết quả của " + (cfg.get("AGENCY_NAME") or "cơ quan")
+    if cfg.get("AGENCY_PHONE"):
+        contact += f", điện thoại {cfg['AGENCY_PHONE']}"
+    if cfg.get("AGENCY_ADDRESS"):
+        contact += f", địa chỉ {cfg['AGENCY_ADDRESS']}"
+    message = CODE_LOCKED_MESSAGE.format(minutes=minutes, contact=contact)
+    return render_template("public/lookup.html", form=form, error=message), 429
+
+
+def _check_and_verify(code: str, digits: str):
+    """Throttle by address, lock by code, verify, record the attempt: atomically across workers.
+    Returns (dossier or None, refusal response or None); commits."""
+    ip, at = client_ip(), now()
+    code = code.strip()
+    # Codes are found in any letter case: the lock counts them as one.
+    key = code.upper()[:64]
+    throttle.serialise(db.session, f"lookup-ip:{ip}", f"lookup-code:{key}")
+    if lookup_throttled(db.session, ip, at):
+        db.session.rollback()
+        return None, "throttled", None
+    until = code_locked_until(db.session, key, at)
+    if until is not None:
+        db.session.rollback()
+        return None, "locked", until
+    dossier = verify(db.session, code, digits)
+    db.session.add(LookupAttempt(at=at, ip=ip, success=dossier is not None, code=key))
+    db.session.commit()
+    return dossier, None, None
+
+
 def verify(session_, code: str, digits: str) -> Dossier | None:
     """The dossier whose code is ``code`` (any letter case) and whose look-up digits
     (:func:`lookup_digits`) are ``digits``, or None.
@@ -266,12 +324,11 @@ def lookup():
         return render_template("public/lookup.html", form=form, error=None)
     if not form.validate_on_submit():
         return render_template("public/lookup.html", form=form, error=None), 400
-    ip, at = client_ip(), now()
-    if lookup_throttled(db.session, ip, at):
+    dossier, refusal, until = _check_and_verify(form.ma.data, form.so.data)
+    if refusal == "throttled":
         return _throttled_response(form)
-    dossier = verify(db.session, form.ma.data, form.so.data)
-    db.session.add(LookupAttempt(at=at, ip=ip, success=dossier is not None))
-    db.session.commit()
+    if refusal == "locked":
+        return _locked_response(form, until)
     if dossier is None:
         return render_template("public/lookup.html", form=form, error=NOT_FOUND_MESSAGE), 200
     return _render_result(dossier, form.so.data)
@@ -282,14 +339,16 @@ def rate_dossier():
     """The applicant's one-time rating; the code and phone digits are verified again."""
     form = RatingForm()
     lookup_form = LookupForm(formdata=None, ma=(form.ma.data or "")[:64])
-    ip, at = client_ip(), now()
-    if lookup_throttled(db.session, ip, at):
+    at = now()
+    if lookup_throttled(db.session, client_ip(), at):
         return _throttled_response(lookup_form)
     if not (form.ma.data and form.so.data and re.fullmatch(r"\d{4}", form.so.data)):
         return render_template("public/lookup.html", form=lookup_form, error=None), 400
-    dossier = verify(db.session, form.ma.data, form.so.data)
-    db.session.add(LookupAttempt(at=at, ip=ip, success=dossier is not None))
-    db.session.commit()
+    dossier, refusal, until = _check_and_verify(form.ma.data, form.so.data)
+    if refusal == "throttled":
+        return _throttled_response(lookup_form)
+    if refusal == "locked":
+        return _locked_response(lookup_form, until)
     if dossier is None:
         lookup_form.so.data = form.so.data
         return render_template("public/lookup.html", form=lookup_form, error=NOT_FOUND_MESSAGE), 200
@@ -301,6 +360,9 @@ def rate_dossier():
         return _render_result(dossier, form.so.data, rating_form=form, status=422)
     db.session.add(Rating(dossier_id=dossier.id, satisfied=form.satisfied.data == "1",
                           comment=(form.comment.data or "").strip(), created_at=at, unit_id=dossier.unit_id))
+    audit.record(db.session, "rate", "dossier", dossier.id, user=None,
+                 after={"satisfied": form.satisfied.data == "1", "comment_length": len((form.comment.data or "").strip())},
+                 note="đánh giá công khai của người nộp hồ sơ")
     try:
         db.session.commit()
     except IntegrityError:  # two submissions at once: the unique dossier_id keeps one

@@ -253,6 +253,7 @@ def test_fifty_wrong_lookups_from_one_address_are_throttled(app, client, world):
 
 
 def test_successful_lookups_do_not_count_and_old_failures_expire(app, client, world):
+    app.config["PUBLIC_LOOKUP_CODE_MAX_FAILURES"] = 0  # the per-address limit alone (per-code lock: issue 12)
     with app.app_context():
         from tthc.clock import now
 
@@ -268,6 +269,7 @@ def test_successful_lookups_do_not_count_and_old_failures_expire(app, client, wo
 
 
 def test_rating_with_a_wrong_phone_counts_as_a_failed_lookup(app, client, world):
+    app.config["PUBLIC_LOOKUP_CODE_MAX_FAILURES"] = 0  # the per-address limit alone (per-code lock: issue 12)
     for _ in range(10):
         response = rate(client, world.a.code, "0000")
         assert response.status_code == 200 and "Không tìm thấy hồ sơ khớp" in text(response)
