@@ -16,6 +16,8 @@ from tthc.clock import now
 from tthc.extensions import db
 from tthc.models import AuditLog, Dossier, Procedure, User
 
+REPAIR, TRIGGERS = "63bad2586c09", "211d3823ff33"
+
 
 def _refused(session, statement) -> bool:
     try:
@@ -58,7 +60,12 @@ def test_migrated_databases_refuse_to_update_or_delete_audit_rows(empty_db_url):
 def test_the_repair_migration_mends_stored_surrogates_and_runs_before_the_triggers(empty_db_url):
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=empty_db_url)
     try:
-        _flask_db(app, "upgrade", "aaa8e39e96a1")  # the schema before the repair
+        from alembic.script import ScriptDirectory
+
+        with app.app_context():
+            script = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config())
+            before = script.get_revision(REPAIR).down_revision
+        _flask_db(app, "upgrade", before)  # the schema before the repair
         with app.app_context():
             s = db.session
             reception = make_user(s, role="reception")
@@ -92,7 +99,7 @@ def test_downgrading_the_trigger_migration_lets_rows_change_again(empty_db_url):
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=empty_db_url)
     try:
         _flask_db(app, "upgrade")
-        _flask_db(app, "downgrade", "a308ac7c199e")
+        _flask_db(app, "downgrade", f"{TRIGGERS}-1")
         with app.app_context():
             entry = audit.record(db.session, "test", "thing", 1)
             db.session.commit()
