@@ -14,8 +14,14 @@ from typing import Any
 
 from deadlines import lifecycle
 
-DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$"
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+# Stricter than the parser (which also refuses what these exclude): no year 0000, month 13 or hour 24,
+# so that schema-valid data is not refused for its shape (issue 12, schemathesis).
+_DAY = r"(19|20)\d{2}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+DATETIME_PATTERN = (rf"^{_DAY}[T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{{1,6}})?)?"
+                    r"(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?$")
+DATE_PATTERN = rf"^{_DAY}$"
+# Text holding a control character other than tab and newlines is refused (tthc.text.FORBIDDEN_CHARS).
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 INT32_MAX = 2**31 - 1
 
 # The vocabulary is deadlines.lifecycle's (defined once); the schema lists it.
@@ -129,19 +135,19 @@ def _schemas() -> dict[str, Any]:
         "ApplicantInput": _obj({
             "kind": {"type": ["string", "null"], "enum": ["individual", "organisation", None],
                      "default": "individual"},
-            "name": {"type": "string", "minLength": 1, "maxLength": 255},
-            "id_number": {"type": "string", "minLength": 1, "maxLength": 32,
+            "name": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": TEXT_PATTERN},
+            "id_number": {"type": "string", "minLength": 1, "maxLength": 32, "pattern": TEXT_PATTERN,
                           "description": "Individual: 12-digit citizen ID (CCCD) or passport (letter + 7-8 "
                                          "digits); organisation: tax code of 10 or 13 digits (0123456789-001)."},
-            "phone": {"type": ["string", "null"], "maxLength": 32,
+            "phone": {"type": ["string", "null"], "maxLength": 32, "pattern": TEXT_PATTERN,
                       "description": "Vietnamese number: 10 digits starting with 0 (landline 11 digits "
                                      "starting with 02); +84 accepted. May be missing: the dossier's "
                                      "warnings then say the public look-up uses the ID number's last 4 digits."},
-            "email": {"type": ["string", "null"], "maxLength": 255},
-            "address": {"type": ["string", "null"], "maxLength": 2000},
+            "email": {"type": ["string", "null"], "maxLength": 255, "pattern": TEXT_PATTERN},
+            "address": {"type": ["string", "null"], "maxLength": 2000, "pattern": TEXT_PATTERN},
         }, required=["name", "id_number"]),
         "DocumentInput": _obj({
-            "name": {"type": "string", "minLength": 1, "maxLength": 2000},
+            "name": {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": TEXT_PATTERN},
             "kind": {"type": ["string", "null"], "enum": [*DOCUMENT_KINDS, None]},
             "count": {"type": "integer", "minimum": 1, "maximum": 99},
         }, required=["name"]),
@@ -159,9 +165,9 @@ def _schemas() -> dict[str, Any]:
                           "description": "Documents received; default: the procedure's list."},
             "code": {"type": ["string", "null"], "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
                      "description": "A code already issued by the provincial system (kept as is, unique)."},
-            "reception_point": {"type": ["string", "null"], "maxLength": 255},
-            "request_summary": {"type": ["string", "null"], "maxLength": 2000},
-            "late_entry_reason": {"type": ["string", "null"], "maxLength": 2000,
+            "reception_point": {"type": ["string", "null"], "maxLength": 255, "pattern": TEXT_PATTERN},
+            "request_summary": {"type": ["string", "null"], "maxLength": 2000, "pattern": TEXT_PATTERN},
+            "late_entry_reason": {"type": ["string", "null"], "maxLength": 2000, "pattern": TEXT_PATTERN,
                                   "description": "Why a dossier is logged long after received_at (optional); "
                                                  "kept in the received event."},
         }, required=["procedure_id", "applicant", "channel"]),
@@ -170,7 +176,7 @@ def _schemas() -> dict[str, Any]:
             "at": {"type": ["string", "null"], "pattern": DATETIME_PATTERN,
                    "description": "The true time when recorded late: not in the future, not before the "
                                   "previous event."},
-            "note": {"type": ["string", "null"], "maxLength": 2000,
+            "note": {"type": ["string", "null"], "maxLength": 2000, "pattern": TEXT_PATTERN,
                      "description": "Required for supplement_requested (the reason), returned_unprocessed, "
                                     "withdrawn, stopped (the reason, and its legal ground unless legal_ground "
                                     "says it), cancelled."},
@@ -325,9 +331,9 @@ def build_openapi() -> dict[str, Any]:
                 "operationId": "listProcedures",
                 "summary": "Active procedures with their effective, statutory and committed time limits",
                 "parameters": [
-                    _query("q", {"type": "string", "maxLength": 100}, "Name or national code, without regard to "
+                    _query("q", {"type": "string", "maxLength": 100, "pattern": TEXT_PATTERN}, "Name or national code, without regard to "
                                                                        "case or diacritics."),
-                    _query("field", {"type": "string", "maxLength": 255}, "Field (lĩnh vực), exact."),
+                    _query("field", {"type": "string", "maxLength": 255, "pattern": TEXT_PATTERN}, "Field (lĩnh vực), exact."),
                     PAGE, _per_page(100),
                 ],
                 "responses": _responses("200", _json("ProcedureList", "A page of procedures."), "400"),
@@ -356,7 +362,7 @@ def build_openapi() -> dict[str, Any]:
                                "Only (or no) overdue dossiers."),
                         _query("due_soon", {"type": "string", "enum": ["true", "false"]},
                                "Only (or no) dossiers due soon."),
-                        _query("q", {"type": "string", "maxLength": 100},
+                        _query("q", {"type": "string", "maxLength": 100, "pattern": TEXT_PATTERN},
                                "Code, applicant name (without diacritics), ID number or phone."),
                         PAGE, _per_page(25),
                     ],
