@@ -381,10 +381,11 @@ def _idempotent_start(data: dict):
             if row.request_hash != digest:
                 raise BadRequest(422, "Idempotency-Key này đã được dùng cho một yêu cầu có nội dung khác.",
                                  "Idempotency-Key")
-            if row.status is None:
+            if row.response_status is None:
                 raise BadRequest(409, "Yêu cầu với Idempotency-Key này đang được xử lý; thử lại sau.",
                                  "Idempotency-Key")
-            response = current_app.response_class(row.body, status=row.status, mimetype="application/json")
+            response = current_app.response_class(row.body, status=row.response_status,
+                                                  mimetype="application/json")
             if row.location:
                 response.headers["Location"] = row.location
             db.session.rollback()
@@ -407,7 +408,7 @@ def create_dossier():
         return replay
     response = _create_dossier(data)
     if claim is not None:
-        claim.status, claim.body = response.status_code, response.get_data(as_text=True)
+        claim.response_status, claim.body = response.status_code, response.get_data(as_text=True)
         claim.location = response.headers.get("Location", "")
     db.session.commit()
     return response

@@ -306,7 +306,7 @@ class IdempotencyKey(db.Model):
     token_id: Mapped[int] = mapped_column(ForeignKey("api_token.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
-    status: Mapped[Optional[int]] = mapped_column(Integer)
+    response_status: Mapped[Optional[int]] = mapped_column(Integer)
     body: Mapped[Optional[str]] = mapped_column(Text)
     location: Mapped[str] = mapped_column(String(512), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, index=True)

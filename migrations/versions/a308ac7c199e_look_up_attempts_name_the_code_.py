@@ -23,7 +23,7 @@ def upgrade():
     sa.Column('token_id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=255), nullable=False),
     sa.Column('request_hash', sa.String(length=64), nullable=False),
-    sa.Column('status', sa.Integer(), nullable=True),
+    sa.Column('response_status', sa.Integer(), nullable=True),
     sa.Column('body', sa.Text(), nullable=True),
     sa.Column('location', sa.String(length=512), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
