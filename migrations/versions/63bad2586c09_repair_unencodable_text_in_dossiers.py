@@ -11,7 +11,7 @@ the audit log is append-only, and pages render such values safely).
 Only rows whose JSON text holds a \\ud8..\\udf or \\u000./\\u001./\\u007f escape are read.
 
 Revision ID: 63bad2586c09
-Revises: a13f7c2e5d01
+Revises: b13e4a7c9d02
 Create Date: 2026-12-01 10:05:00
 
 """
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '63bad2586c09'
-down_revision = 'a13f7c2e5d01'
+down_revision = 'b13e4a7c9d02'
 branch_labels = None
 depends_on = None
 
