@@ -1,14 +1,16 @@
 """The supervisor dashboard, the alerts inbox and ``GET /api/v1/alerts`` (issue 5).
 
-Pages compute overdue LIVE (``deadline_at < now``); the scan's flags only drive
-alerts (architecture.md). Counts are aggregate SQL (GROUP BY), never ORM objects.
-The reporting period is that of the reports (tthc/reports/periods.py, configured by
-``REPORT_PERIOD_SCHEME``): by default the government convention, the 15th of the previous
-month to the 14th of this month (Decree 09/2019, Art. 12; domain.md §7); or calendar months.
-"In progress" is measured against ``deadline_at`` (what the desk told the
-applicant, extension included); finished dossiers are counted by the date of
-their result with their classification, which judges them against the original
-deadline (domain.md §4.6–§4.7). Unit and field are those recorded at reception.
+Pages compute overdue LIVE; the scan's flags only drive alerts (architecture.md).
+Counts are aggregate SQL (GROUP BY), never ORM objects. The reporting period is that of
+the reports (tthc/reports/periods.py, configured by ``REPORT_PERIOD_SCHEME``): by default
+the government convention, the 15th of the previous month to the 14th of this month
+(Decree 09/2019, Art. 12; domain.md §7); or calendar months.
+
+The period's table IS the monthly report's row function (``summary_rows``), measured now:
+in progress judged against the original deadline, finished dossiers by the date of their
+result (domain.md §8). The action lists and the "due soon" count watch the current deadline
+(``deadline_at``: an extension's new appointment if any), through the watch rules of
+``deadlines.lifecycle`` (domain.md §4.6). Unit and field are those recorded at reception.
 
 Never imports ``intake`` (dossier links are built by endpoint name when it exists).
 """
@@ -20,11 +22,11 @@ from datetime import date, datetime, timedelta
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from deadlines import lifecycle
 from deadlines.alerts import acknowledge, acknowledge_all, alerts_query, count_alerts, unread_count
-from deadlines.lifecycle import FINISHED_STATUSES, OPEN_STATUSES, RUNNING_STATUSES
+from deadlines.lifecycle import FINISHED_STATUSES, RUNNING_STATUSES
 from deadlines.scan import ALERT_KINDS, ALERT_LABELS, sql_condition
 from tthc.plans.reminders import PLAN_ALERT_KINDS, PLAN_ALERT_LABELS
 from tthc.auth import roles_required, safe_next, user_from_bearer
@@ -32,9 +34,10 @@ from tthc.clock import now as clock_now
 from tthc.clock import to_iso
 from tthc.errors import api_error
 from tthc.extensions import db
-from tthc.models import Dossier, Rating, Unit
+from tthc.models import Dossier, Unit
 from tthc.params import MAX_PAGE, parse_filter_id, parse_id, parse_int, parse_page
 from tthc.reports import periods
+from tthc.reports.queries import NO_UNIT_LABEL, summary_rows
 
 bp = Blueprint("watch", __name__)
 api_alerts_bp = Blueprint("api_alerts", __name__, url_prefix="/api/v1")
@@ -101,7 +104,8 @@ class Row:
 
     @property
     def in_progress(self) -> int:
-        return self.within_time + self.due_soon + self.overdue
+        """Within time + overdue, as the monthly report (``due_soon`` is a separate, live watch)."""
+        return self.within_time + self.overdue
 
     @property
     def finished(self) -> int:
@@ -144,70 +148,35 @@ def build_dashboard(session, now: datetime, *, due_soon_until: datetime, unit_id
     scheme = scheme or configured_scheme()
     current = period_for(now.date(), scheme)
     start, end = current.first_day, current.last_day
-    start_at, end_at = current.start, current.end
     scope = [] if unit_id is None else [Dossier.unit_id == unit_id]
 
     units = dict(session.execute(select(Unit.id, Unit.name)).all())
+
+    # The period's table is the monthly report's (tthc.reports.queries.summary_rows), measured now:
+    # the same function gives the same numbers for the same period and unit (issue 10). In progress
+    # is judged against the original deadline there (domain.md §8).
     by_unit: dict[object, Row] = {}
     by_field: dict[object, Row] = {}
+    for by, target in (("unit", by_unit), ("field", by_field)):
+        for r in summary_rows(session, current, by=by, unit_id=unit_id, now=now):
+            target[r.key] = Row(r.key, r.label, within_time=r.within, overdue=r.overdue, early=r.early,
+                                on_time=r.on_time, late=r.late, rated=r.rated, satisfied=r.satisfied)
 
-    def rows_for(unit, fld) -> tuple[Row, Row]:
-        u = by_unit.setdefault(unit, Row(unit, units.get(unit, "(chưa giao đơn vị)")))
-        f = by_field.setdefault(fld, Row(fld, fld or "(không rõ lĩnh vực)"))
-        return u, f
-
-    # The watch rules of deadlines.lifecycle, as SQL: the same statement as the scan, the list
-    # filters and the dossier page's badges.
+    # Beside it, what the desk acts on: due soon against the current deadline (the extension's new
+    # appointment if any), the watch rule of deadlines.lifecycle as SQL, as the scan and the lists use it.
     th = lifecycle.Thresholds(now=now, due_soon_until=due_soon_until, apology_until=None)
     is_overdue = sql_condition(lifecycle.WATCH_RULES["overdue"], th)
     is_due_soon = sql_condition(lifecycle.WATCH_RULES["due_soon"], th)
-    overdue = case((is_overdue, 1), else_=0)
-    due_soon = case((is_due_soon, 1), else_=0)
-    open_rows = []
-    for status in OPEN_STATUSES:
+    for status in RUNNING_STATUSES:
         # One query per status: with an equality on status, the covering index
         # (status, unit_id, field, deadline_at) is read in GROUP BY order, nothing else.
-        # Waiting for a supplement counts as within time (domain.md §8): the rules say so.
-        open_rows.extend(session.execute(
-            select(Dossier.unit_id, Dossier.field, func.count(), func.sum(overdue), func.sum(due_soon))
-            .where(Dossier.status == status, *scope)
+        for unit, fld, n in session.execute(
+            select(Dossier.unit_id, Dossier.field, func.count())
+            .where(Dossier.status == status, is_due_soon, *scope)
             .group_by(Dossier.unit_id, Dossier.field)
-        ).all())
-    for unit, fld, n, n_overdue, n_soon in open_rows:
-        n_overdue, n_soon = int(n_overdue or 0), int(n_soon or 0)
-        part = Row(None, "", within_time=n - n_overdue - n_soon, due_soon=n_soon, overdue=n_overdue)
-        for r in rows_for(unit, fld):
-            r.add(part)
-
-    cls = Dossier.classification
-    finished_rows = session.execute(
-        select(Dossier.unit_id, Dossier.field,
-               func.sum(case((cls == "early", 1), else_=0)),
-               func.sum(case((cls == "late", 1), else_=0)),
-               func.count())
-        .where(Dossier.finished_at >= start_at, Dossier.finished_at < end_at,
-               Dossier.status.in_(FINISHED_STATUSES), *scope)
-        .group_by(Dossier.unit_id, Dossier.field)
-    ).all()
-    for unit, fld, n_early, n_late, n in finished_rows:
-        n_early, n_late = int(n_early or 0), int(n_late or 0)
-        part = Row(None, "", early=n_early, late=n_late, on_time=n - n_early - n_late)
-        for r in rows_for(unit, fld):
-            r.add(part)
-
-    # Ratings given in the period, by the unit stored on the rating (the dossier's unit) and the
-    # dossier's field; one small GROUP BY over the rating table.
-    rating_scope = [] if unit_id is None else [Rating.unit_id == unit_id]
-    rating_rows = session.execute(
-        select(Rating.unit_id, Dossier.field, func.count(), func.sum(case((Rating.satisfied.is_(True), 1), else_=0)))
-        .join(Dossier, Dossier.id == Rating.dossier_id)
-        .where(Rating.created_at >= start_at, Rating.created_at < end_at, *rating_scope)
-        .group_by(Rating.unit_id, Dossier.field)
-    ).all()
-    for unit, fld, n, n_satisfied in rating_rows:
-        part = Row(None, "", rated=n, satisfied=int(n_satisfied or 0))
-        for r in rows_for(unit, fld):
-            r.add(part)
+        ):
+            for key, target, label in ((unit, by_unit, units.get(unit, NO_UNIT_LABEL)), (fld, by_field, fld)):
+                target.setdefault(key, Row(key, label or "(Chưa xác định lĩnh vực)")).due_soon += n
 
     total = Row(None, "Tổng cộng")
     for r in by_unit.values():
@@ -216,6 +185,7 @@ def build_dashboard(session, now: datetime, *, due_soon_until: datetime, unit_id
     # On-time rate over the last `months` reporting periods: one range of the covering
     # index (finished_at, status, classification, unit_id, field) per period.
     month_rows = []
+    cls = Dossier.classification
     for period in previous_periods(now.date(), months, scheme):
         row = Row(period.first_day, period_label(period))
         counts = dict(session.execute(

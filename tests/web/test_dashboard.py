@@ -9,9 +9,8 @@ from sqlalchemy import select
 
 from deadlines.scan import run_scan
 from deadlines.store import calendar_for
-from tests.factories import make_procedure, make_unit, make_user
+from tests.factories import make_dossier, make_procedure, make_unit, make_user
 from tests.helpers import csrf_token
-from tests.integration.test_scan import make_dossier
 from tthc.auth import hash_token
 from tthc.extensions import db
 from tthc.models import ApiToken, Dossier, Unit, User
@@ -37,41 +36,65 @@ def dash(app, monkeypatch):
     return data
 
 
+R1 = {"limit_unit": "working_days", "limit_amount": 1, "supplement_rule": "restart"}
+R2 = {"limit_unit": "working_days", "limit_amount": 2, "supplement_rule": "restart"}
+R10 = {"limit_unit": "working_days", "limit_amount": 10, "supplement_rule": "restart"}
+MON_16 = datetime(2026, 3, 16, 8, 0)
+
+
+def _specs(k: int) -> list[dict]:
+    """Dossiers with real events (tests.factories.make_dossier, through the one writer)."""
+    fwd = ("forwarded", MON_16 + timedelta(hours=1))
+    specs = [
+        # in progress, past its 1-working-day deadline (17/03 08:00+k): overdue, live and in the period's table
+        dict(rule=R1, received_at=MON_16 + timedelta(minutes=k), events=[fwd]),
+        # received, not forwarded, due Monday 23/03 10:00: due soon (and within time)
+        dict(rule=R2, received_at=datetime(2026, 3, 19, 10, 0)),
+        # awaiting the applicant's supplement: within time
+        dict(rule=R10, received_at=datetime(2026, 3, 18, 8, 0), events=[
+            ("forwarded", datetime(2026, 3, 18, 9, 0)),
+            ("supplement_requested", datetime(2026, 3, 19, 8, 0), {"documents_to_add": ["Bản sao"]})]),
+        # finished early, on time (then handed over), late
+        dict(rule=R10, received_at=MON_16, events=[fwd, ("finished", datetime(2026, 3, 18, 9, 0))]),
+        dict(rule=R1, received_at=datetime(2026, 3, 19, 8, 0), events=[
+            ("forwarded", datetime(2026, 3, 19, 9, 0)), ("finished", datetime(2026, 3, 20, 7, 30)),
+            ("handed_over", datetime(2026, 3, 20, 9, 0))]),
+        dict(rule=R1, received_at=MON_16, events=[fwd, ("finished", datetime(2026, 3, 18, 9, 0))]),
+        # finished late before the Decree 09 period (10/03), inside the calendar month
+        dict(rule=R1, received_at=datetime(2026, 3, 2, 8, 0), events=[
+            ("forwarded", datetime(2026, 3, 2, 9, 0)), ("finished", datetime(2026, 3, 10, 9, 0))]),
+        # withdrawn (returned/withdrawn/stopped column of the report) and cancelled (out of statistics)
+        dict(rule=R1, received_at=MON_16, events=[("withdrawn", MON_16 + timedelta(hours=2), {"note": "Rút"})]),
+        dict(rule=R1, received_at=MON_16, events=[("cancelled", MON_16 + timedelta(hours=2), {"note": "Nhầm"})]),
+    ]
+    if k == 3:
+        specs += [
+            # Extended after its original deadline (17/03 08:00) to 30/03: the action lists and badges
+            # watch the new appointment (not overdue); the period's table, like the monthly report,
+            # counts it overdue against the original deadline (domain.md §4.6, §8; issue 10, defect 3).
+            dict(rule=R1, received_at=MON_16, events=[fwd, ("extended", datetime(2026, 3, 17, 10, 0),
+                                                             {"new_deadline": datetime(2026, 3, 30, 17, 0),
+                                                              "late_apology": True})]),
+            # Extended, finished after the original deadline but before the new one: late.
+            dict(rule=R1, received_at=MON_16, events=[fwd, ("extended", datetime(2026, 3, 16, 15, 0),
+                                                             {"new_deadline": datetime(2026, 3, 25, 17, 0)}),
+                                                       ("finished", datetime(2026, 3, 19, 9, 0))]),
+        ]
+    return specs
+
+
 def _build(s):
     cal = calendar_for(s)
     units = [make_unit(s, name="Phòng Quản lý chuyên ngành"), make_unit(s, name="Chi cục Tiêu chuẩn")]
     proc = make_procedure(s)
-    specs = []
+    dossiers = []
     for ui, unit in enumerate(units):
         for fi, fld in enumerate(FIELDS):
-            k = ui * 2 + fi
-            specs += [dict(status="in_progress", deadline_at=NOW - timedelta(days=1 + k)),  # overdue
-                      dict(status="received", deadline_at=cal.add_working_days(NOW, 1)),  # due soon
-                      dict(status="awaiting_supplement", deadline_at=NOW + timedelta(days=20 + k)),  # within
-                      dict(status="finished", finished_at=NOW - timedelta(days=2), deadline_at=NOW,
-                           classification="early"),
-                      dict(status="handed_over", finished_at=NOW - timedelta(hours=1), deadline_at=NOW,
-                           classification="on_time"),
-                      dict(status="finished", finished_at=NOW - timedelta(days=1), deadline_at=NOW - timedelta(days=3),
-                           classification="late"),
-                      # before the period: not counted as finished in this period
-                      dict(status="finished", finished_at=datetime(2026, 3, 10), deadline_at=datetime(2026, 3, 1),
-                           classification="late"),
-                      # withdrawn / cancelled: out of the counts
-                      dict(status="withdrawn", deadline_at=NOW - timedelta(days=4)),
-                      dict(status="cancelled", deadline_at=NOW - timedelta(days=4))]
-            for spec in specs[-9:]:
-                spec.update(unit=unit, field=fld)
-            if k == 3:
-                # Extended: watched against its new appointment (not overdue) but finished late against the original.
-                specs.append(dict(unit=unit, field=fld, status="in_progress", extended=True,
-                                  deadline_at=NOW + timedelta(days=10), original_deadline_at=NOW - timedelta(days=2)))
-                specs.append(dict(unit=unit, field=fld, status="finished", extended=True,
-                                  finished_at=NOW - timedelta(hours=3), deadline_at=NOW + timedelta(days=1),
-                                  original_deadline_at=NOW - timedelta(days=1), classification="late"))
-    dossiers = [make_dossier(s, proc, **spec) for spec in specs]
+            for spec in _specs(ui * 2 + fi):
+                dossiers.append(make_dossier(s, proc, unit=unit, field=fld, cal=cal, **spec))
     s.commit()
-    cols = ("id", "code", "status", "unit_id", "deadline_at", "finished_at", "classification")
+    cols = ("id", "code", "status", "unit_id", "deadline_at", "finished_at", "classification", "received_at",
+            "closed_at", "original_deadline_at")
     return {"units": [_Plain(u, ("id", "name")) for u in units], "dossiers": [_Plain(d, cols) for d in dossiers],
             "cal": cal}
 
@@ -87,22 +110,31 @@ def expected_counts(app, cal, unit_id=None, period=DECREE_09_PERIOD):
 
 
 def _expected(session, cal, unit_id, period=DECREE_09_PERIOD):
+    """The monthly report's rules (domain.md §7, §8), measured now (the period is running); "due
+    soon" is the live watch on the current deadline, beside them."""
     soon_until = cal.add_working_days(NOW, 2)
     start, end = period
+    measured = min(end, NOW)
     out = {}
     for d in session.scalars(select(Dossier)):
         if unit_id is not None and d.unit_id != unit_id:
             continue
+        if d.status == "cancelled" or d.received_at >= end:
+            continue
+        ended = d.finished_at or d.closed_at
+        if ended is not None and ended < start:
+            continue
         row = out.setdefault(d.unit_id, dict(within_time=0, due_soon=0, overdue=0, early=0, on_time=0, late=0))
-        if d.status in ("received", "in_progress", "awaiting_supplement"):
-            if d.deadline_at < NOW:
-                row["overdue"] += 1
-            elif d.deadline_at <= soon_until:
-                row["due_soon"] += 1
-            else:
-                row["within_time"] += 1
-        elif d.status in ("finished", "handed_over") and start <= d.finished_at < end:
+        if d.status in ("received", "in_progress") and NOW <= d.deadline_at <= soon_until:
+            row["due_soon"] += 1
+        if d.finished_at is not None and start <= d.finished_at < end:
             row[d.classification] += 1
+        elif d.finished_at is None and d.closed_at is not None and start <= d.closed_at < end:
+            pass  # returned / withdrawn / stopped: not a column of the dashboard's table
+        elif d.original_deadline_at < measured and d.status != "awaiting_supplement":
+            row["overdue"] += 1
+        else:
+            row["within_time"] += 1
     return out
 
 
@@ -125,10 +157,29 @@ def test_dashboard_numbers_equal_an_independent_count(app, client, auth, dash):
         assert shown[str(unit.id)] == expected[unit.id]
     total = {k: sum(r[k] for r in expected.values()) for k in next(iter(expected.values()))}
     assert shown["total"] == total
-    assert total["overdue"] == 4 and total["late"] == 5  # the extended dossier counts late, not overdue
+    # The extended dossier in progress is overdue against its original deadline, as in the monthly report;
+    # the extended one finished after its original deadline is late (defect 3 of issue 10).
+    assert total["overdue"] == 5 and total["late"] == 5 and total["due_soon"] == 4
     by_field = page_counts(html, "by-field")
     assert sum(r["overdue"] for k, r in by_field.items() if k != "total") == total["overdue"]
     assert "<svg" in html and "Tỷ lệ giải quyết đúng hạn" in html
+
+
+@pytest.mark.parametrize("by", ["unit", "field"])
+def test_the_dashboard_table_and_the_monthly_report_come_from_the_same_function(app, dash, by):
+    """Defect 3 of issue 10: the dashboard counted an extended dossier within time, the report overdue."""
+    from deadlines.dashboard import build_dashboard, period_for
+    from tthc.reports.queries import summary_rows
+
+    with app.app_context():
+        data = build_dashboard(db.session, NOW, due_soon_until=dash["cal"].add_working_days(NOW, 2),
+                               scheme="decree09")
+        report = summary_rows(db.session, period_for(NOW.date(), "decree09"), by=by, now=NOW)
+    shown = data.by_unit if by == "unit" else data.by_field
+    names = ("within_time", "overdue", "early", "on_time", "late")
+    assert {r.key: tuple(getattr(r, n) for n in names) for r in shown} == {
+        r.key: (r.within, r.overdue, r.early, r.on_time, r.late) for r in report}
+    assert sum(r.overdue for r in report) == 5
 
 
 def test_overdue_list_is_most_urgent_first_and_links_to_the_dossier(client, auth, dash):
@@ -136,8 +187,10 @@ def test_overdue_list_is_most_urgent_first_and_links_to_the_dossier(client, auth
     html = client.get("/dashboard").get_data(as_text=True)
     listing = re.search(r'id="overdue-list">(.*?)</table>', html, re.S).group(1)
     codes = re.findall(r'<a href="/dossiers/([^"]+)">', listing)
-    overdue = sorted((d for d in dash["dossiers"] if d.status in ("in_progress", "received", "awaiting_supplement")
+    # The action list watches the current deadline: the extended dossier is not in it.
+    overdue = sorted((d for d in dash["dossiers"] if d.status in ("in_progress", "received")
                       and d.deadline_at < NOW), key=lambda d: d.deadline_at)
+    assert len(overdue) == 4
     assert codes == [d.code for d in overdue]
 
 
