@@ -22,6 +22,7 @@ from flask import Blueprint, current_app, g, jsonify, request, url_for
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from deadlines.dashboard import configured_scheme as report_scheme
 from deadlines.store import calendar_for
 from intake import services, warnings
 from intake.openapi import build_openapi
@@ -31,6 +32,9 @@ from tthc.clock import from_iso, now as clock_now, to_iso
 from tthc.errors import api_error
 from tthc.extensions import db
 from tthc.models import STATUS_LABELS, IdempotencyKey, Procedure, Unit
+from tthc.reports import exports as report_exports
+from tthc.reports import periods
+from tthc.reports import queries as report_queries
 from tthc.text import find_forbidden, has_forbidden_chars, like_pattern, mask
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -398,6 +402,55 @@ def _idempotent_start(data: dict):
         except IntegrityError:  # another worker claimed it first and has committed: replay its answer
             pass
     raise BadRequest(409, "Yêu cầu với Idempotency-Key này đang được xử lý; thử lại sau.", "Idempotency-Key")
+
+
+SUMMARY_ROLES = ("supervisor", "admin", "handler")
+
+
+def summary_counts(row) -> dict[str, Any]:
+    """One row of the monthly report (tthc.reports.queries.SummaryRow) as the API writes it; the
+    on-time rate is a percentage with two decimals, null when nothing was finished (domain.md §7)."""
+    rate = row.on_time_rate
+    return {"received": row.received, "carried_over": row.carried, "new_online": row.online,
+            "new_direct": row.direct, "new_postal": row.postal, "finished": row.finished, "early": row.early,
+            "on_time": row.on_time, "late": row.late, "in_progress": row.in_progress, "within_time": row.within,
+            "overdue": row.overdue, "closed_other": row.returned,
+            "on_time_rate": None if rate is None else round(rate * 100, 2)}
+
+
+@bp.get("/summary")
+def get_summary():
+    """``GET /api/v1/summary?period=YYYY-MM[&by=field|procedure|unit][&unit=ID]``: the monthly report's
+    rows ("Tình hình, kết quả giải quyết TTHC"), computed by the report's own function
+    (tthc.reports.queries.summary_rows), so they equal the report and the dashboard's period table.
+    Supervisors and administrators see every unit; a handler their own unit only."""
+    user = g.api_user
+    if user.role not in SUMMARY_ROLES:
+        return api_error(403, "Tài khoản này không xem được số liệu tổng hợp.")
+    text = (request.args.get("period") or "").strip()
+    if not text:
+        raise BadRequest(400, "Thiếu kỳ báo cáo: period=YYYY-MM.", "period")
+    try:
+        period = periods.parse_month(text, report_scheme())
+    except periods.PeriodError:
+        raise BadRequest(400, "Kỳ báo cáo có dạng YYYY-MM (ví dụ 2026-03).", "period") from None
+    by = request.args.get("by") or "field"
+    if by not in report_queries.DIMENSIONS:
+        raise BadRequest(422, "by là một trong: field, procedure, unit.", "by")
+    unit_id = _query_int("unit", None, 1, 2**31 - 1)
+    if unit_id is not None and db.session.get(Unit, unit_id) is None:
+        raise BadRequest(422, "Không tìm thấy đơn vị.", "unit")
+    if user.role == "handler":
+        if user.unit_id is None or (unit_id is not None and unit_id != user.unit_id):
+            return api_error(403, "Chuyên viên chỉ xem được số liệu của đơn vị mình.", "unit")
+        unit_id = user.unit_id
+    rows = report_queries.summary_rows(db.session, period, by=by, unit_id=unit_id, now=clock_now(),
+                                       state_at=report_exports.hooks().state_at(db.session))
+    return {
+        "period": {"from": period.first_day.isoformat(), "to": period.last_day.isoformat()},
+        "rows": [{"key": r.key, "label": r.label, **summary_counts(r)} for r in rows],
+        "total": summary_counts(report_queries.total_row(rows)),
+    }
 
 
 @bp.post("/dossiers")

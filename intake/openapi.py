@@ -32,6 +32,8 @@ FLAGS = ["overdue", "due_soon", "not_forwarded", "late_supplement_request", "apo
 LIMIT_UNITS = list(lifecycle.LIMIT_UNITS)
 CHANNELS = list(lifecycle.CHANNELS)
 DOCUMENT_KINDS = ["original", "copy", "original_or_copy"]
+SUMMARY_COUNTS = ("received", "carried_over", "new_online", "new_direct", "new_postal", "finished", "early",
+                  "on_time", "late", "in_progress", "within_time", "overdue", "closed_other", "on_time_rate")
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -77,7 +79,21 @@ def _schemas() -> dict[str, Any]:
         "kind": {"type": "string", "enum": DOCUMENT_KINDS},
         "count": {"type": "integer", "minimum": 1},
     })
+    counts: dict[str, Any] = {name: INT for name in SUMMARY_COUNTS if name != "on_time_rate"}
+    counts["on_time_rate"] = {"type": ["number", "null"],
+                              "description": "(early + on time) / finished, in %, two decimals; null when "
+                                             "nothing was finished."}
+    summary_row = _obj({"key": {"type": ["string", "integer", "null"],
+                                "description": "The field's name, the procedure's or the unit's id."},
+                        "label": STR, **counts})
     return {
+        "SummaryRow": summary_row,
+        "Summary": _obj({
+            "period": _obj({"from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"}},
+                           description="Both days included (domain.md §7: the 15th to the 14th by default)."),
+            "rows": {"type": "array", "items": _ref("SummaryRow")},
+            "total": _obj(counts, description="Computed from the totals, the rate never averaged."),
+        }),
         "Error": _obj({"error": _obj({
             "code": STR,
             "message": STR,
@@ -385,6 +401,23 @@ def build_openapi() -> dict[str, Any]:
                 "summary": "A dossier with its deadlines, flags and events",
                 "parameters": [CODE],
                 "responses": _responses("200", _json("Dossier", "The dossier."), "404"),
+            }},
+            "/summary": {"get": {
+                "operationId": "getSummary",
+                "summary": "The monthly report's rows: \"Tình hình, kết quả giải quyết TTHC\" (domain.md §7)",
+                "description": "The same numbers as the monthly report (flask reports monthly) and the dashboard's "
+                               "period table. Supervisors and administrators: every unit; a handler: their own "
+                               "unit only (another unit answers 403). In progress is measured at the period's "
+                               "end, or now while the period runs.",
+                "parameters": [
+                    {"name": "period", "in": "query", "required": True,
+                     "schema": {"type": "string", "pattern": r"^\d{4}-\d{1,2}$"},
+                     "description": "YYYY-MM: under Decree 09/2019 the 15th of the previous month to the 14th."},
+                    _query("by", {"type": "string", "enum": ["field", "procedure", "unit"], "default": "field"},
+                           "One row per field (default), procedure or handling unit."),
+                    _query("unit", {"type": "integer", "minimum": 1}, "Only the dossiers of this handling unit."),
+                ],
+                "responses": _responses("200", _json("Summary", "The rows and their total."), "400", "403", "422"),
             }},
             "/dossiers/{code}/events": {"post": {
                 "operationId": "recordEvent",

@@ -532,3 +532,43 @@ def test_flask_reports_measures_a_running_period_at_the_current_time(app, runnin
     assert (total["within"], total["overdue"]) == (1, 1)
     _, rows = read_late(late.read_bytes())
     assert [r[1] for r in rows] == ["R01"]
+
+
+# -- GET /api/v1/summary equals the monthly report (issue 10) --------------------------------------------
+
+
+API_FOR_COLUMN = {"received": "received", "carried": "carried_over", "online": "new_online", "direct": "new_direct",
+                  "postal": "new_postal", "finished": "finished", "early": "early", "on_time": "on_time",
+                  "late": "late", "in_progress": "in_progress", "within": "within_time", "overdue": "overdue",
+                  "returned": "closed_other", "rate": "on_time_rate"}
+
+
+def _as_report_cells(counts: dict) -> dict:
+    cells = {column: counts[name] for column, name in API_FOR_COLUMN.items()}
+    cells["rate"] = None if cells["rate"] is None else round(cells["rate"] / 100, 4)
+    return cells
+
+
+@pytest.mark.parametrize("by, unit_key", [("field", None), ("procedure", None), ("unit", None), ("field", "u1")])
+def test_the_summary_api_equals_the_monthly_report_row_by_row(app, client, dataset, monkeypatch, by, unit_key):
+    from tests.factories import make_user
+    from tthc.auth import hash_token
+    from tthc.models import ApiToken
+
+    monkeypatch.setattr("intake.api.clock_now", lambda: rf.NOW)
+    with app.app_context():
+        if db.session.scalar(select(ApiToken).where(ApiToken.name == "summary")) is None:
+            user = make_user(db.session, role="supervisor", username="summary-reader")
+            db.session.add(ApiToken(user_id=user.id, token_hash=hash_token("summary-token"), name="summary"))
+            db.session.commit()
+        unit = dataset.units[unit_key] if unit_key else None
+        data, _ = exports.build_summary(db.session, PERIOD, by, db.session.get(type(unit), unit.id) if unit else None,
+                                        rf.NOW)
+    rows, total = read_summary(data)
+    query = f"period=2026-03&by={by}" + (f"&unit={unit.id}" if unit else "")
+    body = client.get(f"/api/v1/summary?{query}", headers={"Authorization": "Bearer summary-token"}).get_json()
+    assert body["period"] == {"from": "2026-02-15", "to": "2026-03-14"}
+    assert [r["label"] for r in body["rows"]] == list(rows)
+    for row in body["rows"]:
+        assert _as_report_cells(row) == rows[row["label"]], row["label"]
+    assert _as_report_cells(body["total"]) == total

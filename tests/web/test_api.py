@@ -421,3 +421,19 @@ def test_a_dossier_is_stopped_through_the_api_with_its_reason_and_legal_ground(a
     api.event(other, "reception", type="forwarded")
     minimal = api.event(other, "supervisor", type="stopped", note="Theo khoản 2 Điều 12 Nghị định 118/2025/NĐ-CP")
     assert minimal.status_code == 201 and minimal.get_json()["status"] == "stopped"
+
+# -- the summary (issue 10) ----------------------------------------------------------------------
+
+
+def test_the_summary_is_for_supervisors_and_a_handler_sees_only_their_unit(api):
+    ok = api.call("GET", "/summary", "supervisor", path="/summary?period=2026-03&by=unit")
+    assert ok.status_code == 200 and ok.get_json()["period"] == {"from": "2026-02-15", "to": "2026-03-14"}
+    assert api.call("GET", "/summary", "reception", path="/summary?period=2026-03").status_code == 403
+    mine = api.call("GET", "/summary", "handler", path="/summary?period=2026-03")
+    assert mine.status_code == 200
+    other = api.call("GET", "/summary", "handler", path=f"/summary?period=2026-03&unit={api.ids['unit_b']}")
+    assert other.status_code == 403
+    assert api.call("GET", "/summary", "supervisor", path="/summary?period=2026-13").status_code == 400
+    assert api.call("GET", "/summary", "supervisor", path="/summary").status_code == 400
+    assert api.call("GET", "/summary", "supervisor", path="/summary?period=2026-03&by=x").status_code == 422
+    assert api.call("GET", "/summary", "supervisor", path="/summary?period=2026-03&unit=999999").status_code == 422
