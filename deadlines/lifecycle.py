@@ -254,6 +254,8 @@ class Life:
     deadline_at: datetime | None
     appointment_at: datetime | None
     appointment_event_id: int | None  # the event that gave the appointment the applicant holds
+    receipt_appointment_at: datetime | None  # what the latest receipt (form 01, maybe re-issued) says
+    receipt_event_id: int | None  # the event of that receipt: received, or a supplement that re-issued it
     classification: str | None
     awaiting_supplement: bool
     late_supplement_request: bool
@@ -335,6 +337,8 @@ def replay(rule: Mapping[str, Any] | None, events: Iterable[LifeEvent], calendar
     extended = late_apology = False
     appointment: datetime | None = None
     appointment_event: int | None = None
+    receipt: datetime | None = None
+    receipt_event: int | None = None
     counting_start = engine.effective_start
     for e in live:
         data = e.data or {}
@@ -347,6 +351,7 @@ def replay(rule: Mapping[str, Any] | None, events: Iterable[LifeEvent], calendar
             else:  # a dossier stored before appointments were kept in the event: the reception deadline
                 appointment = engine.reception_deadline
             appointment_event = e.id
+            receipt, receipt_event = appointment, e.id
         elif e.type == "forwarded":
             forwarded_at = forwarded_at or e.at
             current_unit = e.unit_id
@@ -356,6 +361,7 @@ def replay(rule: Mapping[str, Any] | None, events: Iterable[LifeEvent], calendar
         elif e.type == "supplement_received":
             if "appointment" in data:  # the re-issued receipt (domain.md §9)
                 appointment, appointment_event = _when(data.get("appointment")), e.id
+                receipt, receipt_event = appointment, e.id
         elif e.type == "extended":
             extended = True
             late_apology = late_apology or bool(data.get("late_apology"))
@@ -390,6 +396,8 @@ def replay(rule: Mapping[str, Any] | None, events: Iterable[LifeEvent], calendar
         deadline_at=engine.deadline,
         appointment_at=appointment,
         appointment_event_id=appointment_event,
+        receipt_appointment_at=receipt,
+        receipt_event_id=receipt_event,
         classification=engine.classification,
         awaiting_supplement=engine.awaiting_supplement,
         late_supplement_request=engine.late_supplement_request,

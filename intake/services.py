@@ -762,6 +762,14 @@ def _sync_handovers(session, dossier: Dossier, cal: WorkCalendar) -> None:
     _write(session, dossier, cal)
 
 
+def receipt_appointment(session, dossier: Dossier) -> tuple[datetime | None, DossierEvent | None]:
+    """What the latest receipt (form 01) gives as the appointment, and the supplement event that
+    re-issued it (None: the receipt of the reception). An extension's appointment is form 04's."""
+    life = replay_dossier(session, dossier)
+    event = next((e for e in dossier.events if e.id == life.receipt_event_id), None)
+    return life.receipt_appointment_at, event if event is not None and event.type == "supplement_received" else None
+
+
 def reissued_receipt(dossier: Dossier) -> DossierEvent | None:
     """The supplement receipt that re-issued form 01 with the appointment the applicant now holds, if any."""
     found = [e for e in _live_events(dossier)

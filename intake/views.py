@@ -610,8 +610,15 @@ def _render_show(dossier: Dossier, *, overrides: dict | None = None, void_errors
     voided_by = {e.voids_event_id: e for e in events if e.voids_event_id}
     units = {u.id: u for u in _units(active_only=False)}
     slips_links = _slip_links(dossier, events)
+    try:
+        reissued_appointment, reissued = services.receipt_appointment(db.session, dossier)
+    except ValueError:
+        reissued_appointment, reissued = None, None
+    if not dossier.is_open:
+        reissued = None  # offered while the applicant still waits for the result
     return render_template(
         "intake/show.html", dossier=dossier, flags=_flags(dossier), explanation=explanation, events=events,
+        reissued=reissued, reissued_appointment=reissued_appointment, reissue_mark=lifecycle.REISSUE_MARK,
         voided_by=voided_by, actions=actions, units=units, slips_links=slips_links,
         can_void=current_user.role == "supervisor" and dossier.status != "cancelled",
         can_correct=current_user.role in DESK and dossier.status != "cancelled",
@@ -719,7 +726,12 @@ def add_event(code: str, event_type: str):
         db.session.rollback()
         return _back_with(code, STALE_MESSAGE, "warning")
     db.session.commit()
-    flash(DONE_MESSAGES.get(event_type, "Đã ghi nhận với hồ sơ {code}.").format(code=dossier.code), "success")
+    message = DONE_MESSAGES.get(event_type, "Đã ghi nhận với hồ sơ {code}.").format(code=dossier.code)
+    if event_type == "supplement_received" and services.reissued_receipt(dossier) is not None \
+            and dossier.appointment_at is not None:
+        message += (f" Ngày hẹn trả kết quả mới: {dossier.appointment_at:%H:%M %d/%m/%Y}; in giấy tiếp nhận cấp lại "
+                    f"({lifecycle.REISSUE_MARK.lower()}).")
+    flash(message, "success")
     return redirect(url_for("intake.show_dossier", code=dossier.code), code=303)
 
 
@@ -854,8 +866,10 @@ def _slip(kind: str, dossier: Dossier | None = None, *, received=None, **context
 def print_receipt(code: str):
     dossier = _get_dossier(code)
     url = slips.lookup_url(dossier.code)
+    appointment, reissued = services.receipt_appointment(db.session, dossier)
     return _slip("receipt", dossier, documents=slips.document_rows(dossier), lookup_url=url,
-                 issued_at=dossier.received_at,
+                 issued_at=reissued.at if reissued is not None else dossier.received_at,
+                 appointment=appointment, reissued=reissued, reissue_mark=lifecycle.REISSUE_MARK,
                  number=f"{dossier.register_number:02d}/{dossier.register_year}/TNHS",
                  qr=slips.qr_svg(url), processing_time=slips.processing_time(dossier),
                  correction=services.last_correction(dossier), warnings=_warnings(dossier))
@@ -909,7 +923,8 @@ def print_apology(code: str):
     event = _event_of(dossier, "extended")
     new_deadline = _iso_or((event.data or {}).get("new_deadline"), dossier.deadline_at)
     return _slip("apology", dossier, event=event, new_deadline=new_deadline, issued_at=event.at,
-                 original_appointment=_iso_or((event.data or {}).get("previous_deadline"),
+                 original_appointment=_iso_or((event.data or {}).get("previous_appointment")
+                                              or (event.data or {}).get("previous_deadline"),
                                               dossier.appointment_at or dossier.original_deadline_at),
                  number=f"{dossier.code}/XL")
 

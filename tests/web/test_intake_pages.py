@@ -583,3 +583,30 @@ def test_handlers_have_no_access_to_desk_contacts(client, auth, desk):
     login(auth, "lanhdao")
     assert client.get("/dossiers/desk/").status_code == 200
     assert client.get("/dossiers/desk/new").status_code == 403
+
+
+def test_a_restarting_supplement_offers_the_reissued_receipt_with_the_new_appointment_at_once(app, client, auth,
+                                                                                                desk):
+    """Issue 10, defect 2: the page, a reprinted receipt and the public look-up showed the first appointment."""
+    code = receive(app, desk, days_ago=3, forward=True)
+    with app.app_context():
+        d = db.session.scalar(select(Dossier).where(Dossier.code == code))
+        first = d.appointment_at
+        current = now()
+        services.record_event(db.session, d, "supplement_requested", user=_user("chuyenvien"), now=current,
+                              note="Thiếu bản sao", data={"documents_to_add": ["Bản sao quyết định"]})
+        db.session.commit()
+        version = d.version
+    login(auth, "tiepnhan")
+    response = post_event(client, code, "supplement_received", version)
+    assert response.status_code == 303
+    page = client.get(f"/dossiers/{code}").get_data(as_text=True)
+    with app.app_context():
+        d = db.session.scalar(select(Dossier).where(Dossier.code == code))
+        new = d.appointment_at
+    assert new != first and new == d.deadline_at
+    assert "data-reissued-receipt" in page and "Cấp lại sau khi bổ sung hồ sơ" in page
+    assert "Ngày hẹn trả kết quả mới" in page and new.strftime("%H:%M %d/%m/%Y") in page
+    receipt = client.get(f"/dossiers/{code}/receipt").get_data(as_text=True)
+    assert "data-reissued" in receipt and "CẤP LẠI SAU KHI BỔ SUNG HỒ SƠ" in receipt
+    assert f'class="appointment">{new:%H:%M %d/%m/%Y}' in receipt
