@@ -25,6 +25,7 @@ from wtforms import HiddenField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Regexp
 
+from deadlines.lifecycle import PUBLIC_EVENT_LABELS
 from tthc import audit, throttle
 from tthc.auth import client_ip
 from tthc.clock import now
@@ -49,22 +50,7 @@ MAX_COMMENT = 1000
 DEFAULT_MAX_FAILURES = 10
 DEFAULT_WINDOW_MINUTES = 15
 
-# The steps of the history a citizen sees, in the citizen's words. Internal events
-# (voided, corrected) and voided events are never shown.
-PUBLIC_EVENT_LABELS = {
-    "received": "Tiếp nhận hồ sơ",
-    "forwarded": "Chuyển đơn vị chuyên môn xử lý",
-    "step_handed_over": "Chuyển bước xử lý tiếp theo",
-    "supplement_requested": "Yêu cầu bổ sung, hoàn thiện hồ sơ",
-    "supplement_received": "Nhận hồ sơ bổ sung",
-    "extended": "Gia hạn, hẹn lại ngày trả kết quả",
-    "finished": "Đã có kết quả, chờ trả",
-    "handed_over": "Đã trả kết quả",
-    "returned_unprocessed": "Trả lại hồ sơ",
-    "withdrawn": "Rút hồ sơ",
-    "stopped": "Dừng giải quyết hồ sơ",
-    "cancelled": "Hủy hồ sơ (nhập nhầm)",
-}
+# The steps of the history a citizen sees come from the one vocabulary (deadlines.lifecycle).
 
 NOT_FOUND_MESSAGE = ("Không tìm thấy hồ sơ khớp với mã hồ sơ và 4 chữ số đã nhập. "
                      "Vui lòng kiểm tra lại mã trên Giấy tiếp nhận hồ sơ và hẹn trả kết quả.")
