@@ -77,10 +77,6 @@ from tthc import text as text_rules
 #: The events a user records (all but ``received``, which receive_dossier records), in button order.
 EVENT_TYPES = tuple(t for t in lifecycle.EVENT_TYPES if t in TRANSITIONS)
 
-# Thin aliases of the names other modules imported before the one writer (issue 10); the
-# lifecycle's TRANSITIONS still unpacks as (states, roles).
-STATUS_AFTER = {"received": "received", **{t: tr.status_after for t, tr in TRANSITIONS.items()}}
-
 APPLICANT_KINDS = ("individual", "organisation")
 RESULTS = ("approved", "refused")
 DESK_CONTACT_KINDS = ("guidance", "refusal")
@@ -750,16 +746,6 @@ def record_event(session, dossier: Dossier, type: str, *, user, now: datetime, a
                      "gia hạn muộn (sau thời hạn 1 ngày làm việc trước hạn)" if extra.get("late_apology") else "",
                  ])))
     return event
-
-
-def _replay(dossier: Dossier) -> None:
-    """Alias kept for callers written before the one writer: the status is now derived by
-    ``deadlines.store.write_life`` (call it, or ``refresh_dossier``, its alias)."""
-
-
-def _sync_handovers(session, dossier: Dossier, cal: WorkCalendar) -> None:
-    """Alias kept for callers written before the one writer, which writes the hand-over rows."""
-    _write(session, dossier, cal)
 
 
 def receipt_appointment(session, dossier: Dossier) -> tuple[datetime | None, DossierEvent | None]:
