@@ -2,7 +2,7 @@
 from datetime import date, datetime, timedelta
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from deadlines.due_dates import Event, Limit, LimitUnit, SupplementRule, derive
@@ -12,7 +12,8 @@ from deadlines.workdays import WorkCalendar
 # 2025: 1/1 off; Tết 27/1–31/1; Hùng Kings 7/4; 30/4, 1/5, 2/5; 1/9, 2/9 (official schedule).
 OFF = [date(2025, 1, 1), *[date(2025, 1, d) for d in range(27, 32)], date(2025, 4, 7), date(2025, 4, 30),
        date(2025, 5, 1), date(2025, 5, 2), date(2025, 9, 1), date(2025, 9, 2)]
-CAL = WorkCalendar(OFF, [], first_year=2024, last_year=2027)
+# Received up to 2025-12-31, a limit or a proposal of up to 30 months: the calendar reaches 2030.
+CAL = WorkCalendar(OFF, [], first_year=2024, last_year=2030)
 WD, WH, CD, MO = LimitUnit.WORKING_DAYS, LimitUnit.WORKING_HOURS, LimitUnit.CALENDAR_DAYS, LimitUnit.MONTHS
 PAUSE = SupplementRule.PAUSE
 
@@ -150,6 +151,9 @@ def test_a_dossier_finished_exactly_at_its_deadline_used_exactly_its_limit(recei
 @PROPERTY
 @given(received=instants, limit=limits, wait=st.integers(0, 20), work=st.integers(0, 600),
        spent=st.integers(0, 60 * 480), proposal=st.integers(1, 30))
+# Found by CI: a 30-month proposal on a dossier of late 2025 reaches 2028.
+@example(received=LOW + timedelta(minutes=919240), limit=Limit(6, MO, SupplementRule.RESTART), wait=18, work=0,
+         spent=474, proposal=30)
 def test_late_under_a_proposal_exactly_when_the_time_used_exceeds_it(received, limit, wait, work, spent, proposal):
     evs = _dossier(received, wait, work)
     finish = CAL.add_working_minutes(evs[-1].at, spent)
