@@ -45,9 +45,12 @@ run: demo
 scheduler: migrate
 	$(FLASK) deadlines run-scheduler
 
-## Run the whole test suite (PostgreSQL too when TTHC_TEST_DATABASE_URL is set).
+## Run the whole test suite (PostgreSQL too when TTHC_TEST_DATABASE_URL is set), one pytest-xdist
+## worker per CPU (each worker has its own SQLite files and its own PostgreSQL schema).
+## TEST_WORKERS=0 runs it in one process; PYTEST_ARGS adds options (e.g. PYTEST_ARGS="-k scan").
+TEST_WORKERS ?= auto
 test: $(TEST_STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)
