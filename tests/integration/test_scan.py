@@ -22,10 +22,14 @@ _numbers = itertools.count(1)
 def make_dossier(session, procedure, *, status="in_progress", deadline_at=None, original_deadline_at=None,
                  received_at=None, unit=None, field=None, extended=False, finished_at=None,
                  classification=None, forwarding_deadline_at=None, channel="direct", **kw) -> Dossier:
-    """A dossier written directly with the model (no intake services), flushed."""
+    """A dossier written directly with the model (no intake services), flushed. Its "finished late"
+    flag is set as the writer (deadlines/store.py) stores it: the scan does not derive it."""
     n = next(_numbers)
     received_at = received_at or NOW - timedelta(days=10)
     deadline_at = deadline_at if deadline_at is not None else NOW + timedelta(days=20)
+    original = original_deadline_at if original_deadline_at is not None else deadline_at
+    kw.setdefault("flag_finished_late", status in ("finished", "handed_over") and finished_at is not None
+                  and original is not None and finished_at > original)
     d = Dossier(
         code=kw.pop("code", f"T-260302-{n:05d}"), procedure_id=procedure.id,
         rule={"limit_unit": "working_days", "limit_amount": 10, "supplement_rule": "restart"},
@@ -127,6 +131,7 @@ def test_flags_that_no_longer_hold_are_cleared_but_alerts_stay(db_session, world
     overdue.status = "finished"
     overdue.finished_at = NOW
     overdue.classification = "late"
+    overdue.flag_finished_late = True  # as the writer stores it with the result
     nf = s.get(Dossier, w["not_forwarded"].id)
     nf.status = "in_progress"
     s.commit()
@@ -168,6 +173,7 @@ def test_extended_dossier_is_watched_against_its_new_appointment_but_finishes_la
     assert flags_of(s, d.id) == {"due_soon"}
     d = s.get(Dossier, d.id)
     d.status, d.finished_at, d.classification = "finished", later, "late"
+    d.flag_finished_late = True  # as the writer stores it with the result
     s.commit()
     run_scan(s, later + timedelta(minutes=15), cal=w["cal"])
     s.commit()
