@@ -113,14 +113,6 @@ def sql_condition(rule, th: lifecycle.Thresholds):
     raise TypeError(f"not a watch condition: {rule!r}")
 
 
-def flag_conditions(now: datetime, due_soon_until: datetime, apology_until: datetime) -> dict:
-    """Per kind, the SQL condition under which the flag holds: the watch rules of
-    ``deadlines.lifecycle``. Never NULL, so ``NOT condition`` is the exact complement."""
-    th = lifecycle.Thresholds(now=now, due_soon_until=due_soon_until, apology_until=apology_until)
-    return {kind: sql_condition(rule, th) for kind, rule in lifecycle.WATCH_RULES.items()}
-
-
-
 def _reads_clock(cond) -> bool:
     if isinstance(cond, lifecycle.All):
         return any(_reads_clock(part) for part in cond.parts)
@@ -214,7 +206,7 @@ def _statements(dialect: str, now: datetime, limits: dict) -> dict:
     and the UPDATEs that clear it where it fails, Core statements on the dossier table with the instants
     as parameters: built and compiled once per database, not at every pass (a steady pass at 1M
     dossiers spent most of its time building SQL). A threshold the calendar could not give makes
-    its comparisons false (flag_conditions): such a pass builds its statements anew."""
+    its comparisons false (sql_condition): such a pass builds its statements anew."""
     if any(v is None for v in limits.values()):
         return _build_statements(lifecycle.Thresholds(now=now, **limits))
     if dialect not in _PREPARED:
@@ -378,6 +370,5 @@ def counts_summary(run: ScanRun) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["ALERT_KINDS", "ALERT_LABELS", "TickAlreadyRecorded", "run_scan", "thresholds", "flag_conditions",
-           "sql_condition",
-           "counts_summary"]
+__all__ = ["ALERT_KINDS", "ALERT_LABELS", "CLOCK_KINDS", "WRITER_KINDS", "TickAlreadyRecorded", "run_scan",
+           "seeks_only", "thresholds", "complement", "sql_condition", "counts_summary"]
