@@ -170,3 +170,37 @@ def test_search_results_come_newest_received_first_page_by_page_and_count_up_to_
     monkeypatch.setattr(services, "COUNT_CAP", 2)
     assert listed(per_page=1) == (expected[:1], 3)  # 3 = more than the cap
     assert listed(per_page=2, page=2) == (expected[2:4], 4)  # counted up to the page asked for (and one more)
+
+
+@pytest.mark.parametrize("walk", [{}, {"WALK_FACTOR": 1}, {"WALK_MAX_ROWS": 0}],
+                         ids=["walk", "short-walk-then-sort", "sort"])
+def test_beyond_the_cap_every_page_is_the_scans_page(desk, monkeypatch, walk):
+    """More matches than the count's cap: PostgreSQL finds the page by walking the list's order with the
+    exact conditions, or, when the walk is too short or the page too far, by sorting every match
+    (tthc/search.py, _pg_page); SQLite through FTS5. Each gives the scan's pages."""
+    s, user, dossiers = desk
+    for name, value in walk.items():
+        monkeypatch.setattr(search, name, value)
+    procedure = dossiers[0].procedure
+    for when in (datetime(2026, 3, 6, 8, 0), datetime(2026, 3, 9, 9, 15), datetime(2026, 3, 9, 9, 40)):
+        for p in PEOPLE:  # same reception second as others, earlier and later: the order's tie on id counts
+            services.receive_dossier(s, procedure=procedure, applicant=dict(p), channel="direct", received_by=user,
+                                     received_at=when, now=MON_1000)
+    s.commit()
+    monkeypatch.setattr(services, "COUNT_CAP", 3)
+    queries = ["nguyen van an", "anh", "345678", "c1234567", dossiers[0].code[-5:], "260309-000", "khong co ai"]
+
+    def listed(q, page, scan=False):
+        with monkeypatch.context() as m:
+            if scan:
+                m.setattr(search, "candidates", lambda *a, **k: None)
+            items, total = services.search_dossiers(s, user, q=q, now=MON_1000, page=page, per_page=2)
+        return [d.code for d in items], total
+
+    beyond = 0
+    for q in queries:
+        for page_no in (1, 2, 3, 9):
+            indexed = listed(q, page_no)
+            assert indexed == listed(q, page_no, scan=True), (q, page_no)
+            beyond += indexed[1] > max(3, page_no * 2)
+    assert beyond  # some of them had more matches than the cap
