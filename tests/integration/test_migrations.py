@@ -127,10 +127,12 @@ def _search_objects(app) -> dict[str, str]:
             rows = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE name IN (:t, :n, :a, :b, :c)"),
                                 dict(zip("tnabc", (search.FTS_TABLE, search.FTS_NUMBER_TABLE, *search.TRIGGERS))))
             return {name: " ".join(sql.replace("IF NOT EXISTS ", "").split()) for name, sql in rows}
-        rows = conn.execute(text("SELECT indexname, indexdef FROM pg_indexes WHERE indexname = :n "
-                                 "AND schemaname = current_schema()"), {"n": search.TRGM_INDEX})
-        return {name: definition.replace(f"{conn.scalar(text('SELECT current_schema()'))}.", "")
-                for name, definition in rows}
+        rows = conn.execute(text("SELECT indexname, indexdef, obj_description(to_regclass(indexname), 'pg_class') "
+                                 "FROM pg_indexes WHERE indexname = :n AND schemaname = current_schema()"),
+                            {"n": search.TRGM_INDEX})
+        # The comment names the layout (create_search_index rebuilds an index of another one).
+        return {name: (definition.replace(f"{conn.scalar(text('SELECT current_schema()'))}.", ""), comment)
+                for name, definition, comment in rows}
 
 
 def test_migrations_build_the_search_index_the_models_build(migrated_app, empty_db_url, tmp_path):
