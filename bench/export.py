@@ -250,20 +250,14 @@ def explain(url: str, period_text: str) -> str:
 
     app = _app(url)
     with app.app_context():
-        # Rebuild the summary statement as summary_rows runs it, and EXPLAIN it.
+        # The summary's statements as summary_rows runs them (one per part of the period), EXPLAINed.
         period = periods.parse_month(period_text)
-        captured = {}
-
-        class Spy:
-            def execute(self, stmt):
-                captured["stmt"] = stmt
-                return []
-
-        queries.summary_rows(Spy(), period)
-        sql = str(captured["stmt"].compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
-        plan = db.session.execute(db.text("EXPLAIN (ANALYZE, BUFFERS) " + sql)).scalars().all()
+        plans = []
+        for stmt in queries.summary_statements(period):
+            sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+            plans.extend(db.session.execute(db.text("EXPLAIN (ANALYZE, BUFFERS) " + sql)).scalars().all())
         db.engine.dispose()
-    return "\n".join(plan)
+    return "\n".join(plans)
 
 
 def _median_run(runs: list[dict]) -> dict:

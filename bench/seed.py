@@ -413,6 +413,12 @@ def bring_up_to_date(engine: Engine, echo=print) -> None:
             if name not in existing:
                 echo(f"creating index {name} ...")
                 index.create(conn)
+        # The events' indexes the models have and the database lacks (the reports' partial index).
+        existing = {ix["name"] for ix in inspect(conn).get_indexes("dossier_event")}
+        for index in DossierEvent.__table__.indexes:
+            if index.name not in existing:
+                echo(f"creating index {index.name} ...")
+                index.create(conn)
         search.create_search_index(conn)
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("ANALYZE")

@@ -6,11 +6,12 @@ the reports (tthc/reports/periods.py, configured by ``REPORT_PERIOD_SCHEME``): b
 the government convention, the 15th of the previous month to the 14th of this month
 (Decree 09/2019, Art. 12; domain.md §7); or calendar months.
 
-The period's table IS the monthly report's row function (``summary_rows``), measured now:
-in progress judged against the original deadline, finished dossiers by the date of their
-result (domain.md §8). The action lists and the "due soon" count watch the current deadline
-(``deadline_at``: an extension's new appointment if any), through the watch rules of
-``deadlines.lifecycle`` (domain.md §4.6). Unit and field are those recorded at reception.
+The period's table IS the monthly report's row function (``summary_rows``; both groupings
+in one pass, ``summary_tables``), measured now: in progress judged against the original
+deadline, finished dossiers by the date of their result (domain.md §8). The action lists
+and the "due soon" count watch the current deadline (``deadline_at``: an extension's new
+appointment if any), through the watch rules of ``deadlines.lifecycle`` (domain.md §4.6).
+Unit and field are those recorded at reception.
 
 Never imports ``intake`` (dossier links are built by endpoint name when it exists).
 """
@@ -37,7 +38,7 @@ from tthc.extensions import db
 from tthc.models import Dossier, Unit
 from tthc.params import MAX_PAGE, parse_filter_id, parse_id, parse_int, parse_page
 from tthc.reports import periods
-from tthc.reports.queries import NO_UNIT_LABEL, summary_rows
+from tthc.reports.queries import NO_UNIT_LABEL, summary_tables
 
 bp = Blueprint("watch", __name__)
 api_alerts_bp = Blueprint("api_alerts", __name__, url_prefix="/api/v1")
@@ -153,12 +154,14 @@ def build_dashboard(session, now: datetime, *, due_soon_until: datetime, unit_id
     units = dict(session.execute(select(Unit.id, Unit.name)).all())
 
     # The period's table is the monthly report's (tthc.reports.queries.summary_rows), measured now:
-    # the same function gives the same numbers for the same period and unit (issue 10). In progress
-    # is judged against the original deadline there (domain.md §8).
+    # the same function gives the same numbers for the same period and unit (issue 10), both
+    # groupings from one pass (summary_tables). In progress is judged against the original
+    # deadline there (domain.md §8).
     by_unit: dict[object, Row] = {}
     by_field: dict[object, Row] = {}
+    tables = summary_tables(session, current, ("unit", "field"), unit_id, now=now)
     for by, target in (("unit", by_unit), ("field", by_field)):
-        for r in summary_rows(session, current, by=by, unit_id=unit_id, now=now):
+        for r in tables[by]:
             target[r.key] = Row(r.key, r.label, within_time=r.within, overdue=r.overdue, early=r.early,
                                 on_time=r.on_time, late=r.late, rated=r.rated, satisfied=r.satisfied)
 

@@ -9,7 +9,7 @@ returned, refused after appraisal, cancelled, awaiting a supplement, and the per
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -456,6 +456,46 @@ def test_a_later_period_sees_the_restart_and_the_request(app, changed_after):
     assert (rows[b.id].within, rows[b.id].overdue, rows[b.id].returned) == (0, 1, 1)
 
 
+def test_a_request_at_the_very_end_came_after_it_and_a_close_after_it_leaves_the_dossier_in_progress(app):
+    """Two edges of the corrections, which start from what happened at or after the measuring instant:
+    a supplement request at the instant itself is after it (overdue then, awaiting now); a dossier
+    withdrawn after the end without any request was in progress then (overdue), not withdrawn."""
+    with app.app_context():
+        bld = rf.Builder(db.session)
+        unit = make_unit(db.session, name="Phòng Tiêu chuẩn")
+        a = make_procedure(db.session, field=rf.F1, name="Công bố hợp chuẩn", statutory_amount=5, unit_id=unit.id)
+        for code in ("E01", "E02", "E03"):
+            d = bld.dossier(code, a, unit, datetime(2026, 2, 2, 9, 0))
+            bld.event(d, "forwarded", datetime(2026, 2, 2, 9, 30))  # due 09/02/2026 09:00
+            if code == "E01":
+                bld.event(d, "supplement_requested", PERIOD.end, note="Thiếu bản sao")
+            elif code == "E02":
+                bld.event(d, "withdrawn", datetime(2026, 3, 20, 9, 0), note="Người nộp xin rút")
+            else:  # control: requested a minute before the end, awaiting then and now
+                bld.event(d, "supplement_requested", PERIOD.end - timedelta(minutes=1), note="Thiếu bản sao")
+        db.session.commit()
+        (row,) = queries.summary_rows(db.session, PERIOD, by="unit", now=rf.NOW)
+        data = exports.build_late(db.session, PERIOD, None, rf.NOW)
+    assert (row.carried, row.within, row.overdue, row.returned) == (3, 1, 2, 0)
+    row.check()
+    _, rows = read_late(data)
+    assert sorted(r[1] for r in rows) == ["E01", "E02"]
+    assert {r[5] for r in rows} == {"09:00 09/02/2026"}
+
+
+def test_the_groupings_computed_together_are_each_the_grouping_computed_alone(app, dataset, changed_after):
+    """The dashboard asks for two groupings in one pass (summary_tables); each is the report's rows."""
+    with app.app_context():
+        for now in (None, rf.NOW, datetime(2026, 3, 10, 12, 0)):
+            together = queries.summary_tables(db.session, PERIOD, now=now)
+            for by in queries.DIMENSIONS:
+                alone = queries.summary_rows(db.session, PERIOD, by=by, now=now)
+                assert [vars(r) for r in together[by]] == [vars(r) for r in alone], (by, now)
+                assert len(alone) > 1 and all(r.received for r in alone), (by, now)
+        with pytest.raises(ValueError, match="colour"):
+            queries.summary_tables(db.session, PERIOD, ("unit", "colour"))
+
+
 def test_the_correction_is_one_query_when_nothing_changed_after_the_end(app, dataset):
     from sqlalchemy import event
 
@@ -467,8 +507,9 @@ def test_the_correction_is_one_query_when_nothing_changed_after_the_end(app, dat
             queries.summary_rows(db.session, PERIOD, now=rf.NOW)
         finally:
             event.remove(db.engine, "before_cursor_execute", listener)
-    # The aggregate, the candidate query (finding none), the ratings: no dossier is loaded.
-    assert len(statements) == 3, statements
+    # The aggregate's four parts (queries.summary_statements), the candidate query (finding none), the
+    # ratings: no dossier is loaded.
+    assert len(statements) == 6, statements
 
 
 def test_the_changed_dossiers_are_loaded_together_not_one_by_one(app, changed_after):
@@ -482,8 +523,8 @@ def test_the_changed_dossiers_are_loaded_together_not_one_by_one(app, changed_af
             queries.summary_rows(db.session, PERIOD, now=rf.NOW)
         finally:
             event.remove(db.engine, "before_cursor_execute", listener)
-    # Aggregate, candidates (4 of them), their dossiers, their events, the calendar, the ratings.
-    assert len(statements) <= 6, statements
+    # Aggregate (4 parts), candidates (4 of them), their dossiers, their events, the calendar, the ratings.
+    assert len(statements) <= 9, statements
 
 
 # -- a period still running (domain.md §7, §8) ---------------------------------------------------------

@@ -21,12 +21,16 @@ Overdue or within time at the measuring instant: the aggregate reads today's sta
 original deadline, which are the state at that instant unless a supplement was requested
 or received after it (or the dossier was closed after it while a request was open): a
 request after the period makes an overdue dossier "awaiting", a receipt under ``restart``
-moves the original deadline later. Those few dossiers (one query finds them) are
+moves the original deadline later. Those few dossiers (one query finds them, from the
+supplement events at or after the instant and the closes after it, through indexes) are
 re-derived from their events before the instant (the injected ``deadline_state_at``) and
 moved to the right bucket.
 
-Never loads ORM objects in bulk: the summary is one GROUP BY with CASE sums; the
-register and the late list are generators over a streamed, chunked result.
+Never loads ORM objects in bulk: the summary is a GROUP BY with CASE sums over each of four
+disjoint parts of the period's dossiers, each read from one covering index, at the finest grain
+(unit, field, procedure) and rolled up to the groupings asked for, so one pass serves several
+(``summary_tables``; issue 13); the register and the late list are generators over a streamed,
+chunked result.
 Must not import the feature packages (``intake``, ``deadlines``): the working-day
 arithmetic of the late list and the deadline state at an instant are injected (see
 ``tthc.reports.init_app``).
@@ -37,8 +41,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterator, Optional
 
-from sqlalchemy import and_, case, false, func, literal, not_, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, bindparam, case, false, func, literal, not_, or_, select, union
+from sqlalchemy.orm import aliased, selectinload
 
 from tthc.models import STATUS_LABELS, Dossier, DossierEvent, Procedure, Rating, Unit
 from tthc.reports.periods import Period
@@ -141,7 +145,7 @@ def measuring_instant(period: Period, now: Optional[datetime] = None) -> datetim
 
 
 def _classes(period: Period, now: Optional[datetime] = None):
-    """The CASE conditions shared by the summary and the tests' reading of it."""
+    """The CASE conditions shared by the late list and the tests' reading of the summary."""
     start, end = period.start, period.end
     measured = measuring_instant(period, now)
     finished = and_(Dossier.finished_at.is_not(None), Dossier.finished_at >= start, Dossier.finished_at < end)
@@ -151,20 +155,32 @@ def _classes(period: Period, now: Optional[datetime] = None):
     in_scope = and_(
         Dossier.received_at < end,
         Dossier.status != "cancelled",
-        or_(Dossier.finished_at >= start, Dossier.closed_at >= start,
-            and_(Dossier.finished_at.is_(None), Dossier.closed_at.is_(None))),
+        or_(Dossier.finished_at >= start, Dossier.closed_at >= start, _unended()),
     )
     # Today's state; _corrections() re-derives the dossiers for which it differs from the state then.
-    overdue_at_end = and_(Dossier.original_deadline_at.is_not(None), Dossier.original_deadline_at < measured,
-                          Dossier.status != "awaiting_supplement")
+    overdue_at_end = _overdue_at(measured)
     return finished, returned, in_scope, overdue_at_end
+
+
+def _overdue_at(measured: datetime):
+    """Overdue at ``measured`` by today's status and original deadline (see _corrections)."""
+    return and_(Dossier.original_deadline_at.is_not(None), Dossier.original_deadline_at < measured,
+                Dossier.status != "awaiting_supplement")
+
+
+def _supplement_event():
+    """A supplement request or receipt, written with literals: it is the predicate of the partial index
+    ix_dossier_event_supplement_at, which a planner only uses when it can match it (a bound parameter
+    would let PostgreSQL's generic plan of a prepared statement miss it)."""
+    return DossierEvent.type.in_(bindparam("supplement_types", list(SUPPLEMENT_EVENTS), unique=True,
+                                           expanding=True, literal_execute=True))
 
 
 @dataclass(frozen=True)
 class _Correction:
     """A dossier open at the measuring instant whose deadline state may have changed since."""
 
-    key: object
+    key: tuple
     counted_overdue: bool  # what the aggregate (today's state) says
     overdue: bool  # as it stood at the measuring instant
     original_deadline_at: Optional[datetime]  # as it stood at the measuring instant
@@ -177,28 +193,30 @@ def _state_at_from_app(session) -> StateAt:
     return hooks().state_at(session)
 
 
-def _corrections(session, period: Period, key, *, now: Optional[datetime], unit_id: int | None,
+def _corrections(session, period: Period, keys: tuple, *, now: Optional[datetime], unit_id: int | None,
                  state_at: Optional[StateAt]) -> dict[int, _Correction]:
     """{dossier id: correction} for the in-scope dossiers open at the measuring instant whose status or
     original deadline today may differ from then: a non-voided supplement request or receipt at or
     after the instant, or a close after it (returned, withdrawn) following a supplement request.
+    ``keys``: the columns whose values each correction carries (the summary's grain).
 
-    One query finds them (``supplement_count`` > 0 narrows the EXISTS to dossiers that ever had a
-    request); only those are loaded, with their events, in chunks, and re-derived.
+    One query finds them, driven by what happened after the instant, not by the in-scope dossiers: the
+    supplement events at or after it (a range of the partial index ix_dossier_event_supplement_at) and
+    the dossiers closed after it (a range of ix_dossier_closed_at), few for a past period and none for
+    a running one. Only those are loaded, with their events, in chunks, and re-derived.
     """
     finished, returned, in_scope, overdue_at_end = _classes(period, now)
     measured = measuring_instant(period, now)
-    # One probe of the dossier's events (ix_dossier_event_dossier_id) per dossier that ever had a request.
-    changed_after = (
-        select(DossierEvent.id)
-        .where(DossierEvent.dossier_id == Dossier.id, DossierEvent.type.in_(SUPPLEMENT_EVENTS),
-               DossierEvent.voided.is_(False), DossierEvent.voids_event_id.is_(None),
-               or_(DossierEvent.at >= measured, Dossier.closed_at >= measured))
-        .exists()
-    )
+    standing = (DossierEvent.voided.is_(False), DossierEvent.voids_event_id.is_(None))
+    after = select(DossierEvent.dossier_id).where(_supplement_event(), DossierEvent.at >= measured, *standing)
+    closed = aliased(Dossier)
+    ever_requested = (select(DossierEvent.id)
+                      .where(DossierEvent.dossier_id == closed.id, _supplement_event(), *standing).exists())
+    closed_after = select(closed.id).where(closed.closed_at >= measured, closed.supplement_count > 0, ever_requested)
     stmt = (
-        select(Dossier.id, key, case((overdue_at_end, literal(1)), else_=literal(0)))
-        .where(in_scope, not_(finished), not_(returned), Dossier.supplement_count > 0, changed_after)
+        select(Dossier.id, *keys, case((overdue_at_end, literal(1)), else_=literal(0)))
+        .where(Dossier.id.in_(union(after, closed_after)), in_scope, not_(finished), not_(returned),
+               Dossier.supplement_count > 0)
     )
     if unit_id is not None:
         stmt = stmt.where(Dossier.unit_id == unit_id)
@@ -211,15 +229,146 @@ def _corrections(session, period: Period, key, *, now: Optional[datetime], unit_
         chunk = candidates[i:i + CORRECTION_CHUNK]
         loaded = {d.id: d for d in session.scalars(
             select(Dossier).options(selectinload(Dossier.events)).where(Dossier.id.in_([c[0] for c in chunk])))}
-        for dossier_id, key_value, counted in chunk:
+        for dossier_id, *key_values, counted in chunk:
             awaiting, original = state_at(loaded[dossier_id], measured)
             overdue = not awaiting and original is not None and original < measured
-            out[dossier_id] = _Correction(key_value, bool(counted), overdue, original)
+            out[dossier_id] = _Correction(tuple(key_values), bool(counted), overdue, original)
     return out
 
 
 def _count(condition) -> object:
     return func.sum(case((condition, 1), else_=0))
+
+
+#: The summary's finest grain. Every grouping (field, unit, procedure) is a roll-up of it, so one pass
+#: over the period's dossiers serves them all (the dashboard shows two, by unit and by field).
+GRAIN = (Dossier.unit_id, Dossier.field, Dossier.procedure_id)
+GRAIN_POSITION = {"unit": 0, "field": 1, "procedure": 2}
+#: Ratings at the same grain: by the unit stored on the rating (the dossier's unit when rated).
+RATING_GRAIN = (Rating.unit_id, Dossier.field, Dossier.procedure_id)
+_WITHIN, _OVERDUE = SummaryRow.COUNTS.index("within"), SummaryRow.COUNTS.index("overdue")
+
+
+def _unended():
+    """Neither finished nor closed: the predicate of the partial index ix_dossier_unended_stats, in the one
+    form no other index can serve (SQLite, lacking a histogram, takes "finished_at IS NULL" for a rare
+    value of ix_dossier_finished_at and would read a hundred thousand rows through it)."""
+    return func.coalesce(Dossier.finished_at, Dossier.closed_at).is_(None)
+
+
+def _counts(c, period: Period, measured: datetime, part: str) -> list:
+    """The sums of SummaryRow.COUNTS over one part of the period's dossiers (``c``: its columns).
+
+    ``part``: "finished" (finished in the period), "open" (in progress at the measuring instant) or
+    "closed" (closed since the start: returned in the period when not finished and closed before the
+    end, else in progress then). A count that cannot occur in the part is a constant 0, so the part's
+    index need not hold the columns it would read."""
+    new = c.received_at >= period.start
+    zero = literal(0)
+    counts = [
+        _count(c.received_at < period.start),
+        _count(and_(new, c.channel == "online")),
+        _count(and_(new, c.channel == "direct")),
+        _count(and_(new, c.channel == "postal")),
+    ]
+    if part == "finished":
+        # No deadline (limit "none") gives no classification: finished, hence on time (domain.md §2).
+        classification = func.coalesce(c.classification, "on_time")
+        return counts + [_count(classification == "early"),
+                         _count(and_(classification != "early", classification != "late")),
+                         _count(classification == "late"), zero, zero, zero]
+    overdue = and_(c.original_deadline_at.is_not(None), c.original_deadline_at < measured,
+                   c.status != "awaiting_supplement")  # as _overdue_at, on the part's columns
+    if part == "open":
+        return counts + [zero, zero, zero, _count(not_(overdue)), _count(overdue), zero]
+    returned = and_(c.finished_at.is_(None), c.closed_at < period.end)
+    return counts + [zero, zero, zero, _count(and_(not_(returned), not_(overdue))),
+                     _count(and_(not_(returned), overdue)), _count(returned)]
+
+
+#: The columns a part's sums read (with the grain): what its index holds.
+_PART_COLUMNS = ("received_at", "channel", "status", "original_deadline_at")
+
+
+def summary_statements(period: Period, unit_id: int | None = None, *, now: Optional[datetime] = None) -> list:
+    """The summary's aggregate: one GROUP BY at :data:`GRAIN` per part of the period's dossiers.
+
+    The parts are the arms of ``in_scope`` (:func:`_classes`) made disjoint, each read from one index
+    holding every column its sums read (tests/integration/test_report_plans.py checks the plans):
+    - finished in the period, and finished after its end (a past period: in progress then), two
+      ranges of ix_dossier_finished_stats;
+    - closed (returned, withdrawn, stopped) since the start and not finished since, a range of the
+      partial ix_dossier_closed_stats: returned in the period, or after its end;
+    - neither finished nor closed, the partial ix_dossier_unended_stats read in GROUP BY order.
+    The first three are ranges read in a subquery (``OFFSET 0`` keeps it apart: neither planner merges
+    it nor pushes a condition into it) and then grouped: given the GROUP BY directly, SQLite walks the
+    whole of ix_dossier_unit_id in its order instead.
+    """
+    start, end = period.start, period.end
+    measured = measuring_instant(period, now)
+    d = Dossier
+    scope = [d.received_at < end, d.status != "cancelled"]
+    ranges = (
+        ("finished", ("classification",), [d.finished_at >= start, d.finished_at < end]),
+        ("open", (), [d.finished_at >= end]),
+        ("closed", ("finished_at", "closed_at"),
+         [d.closed_at >= start, or_(d.finished_at.is_(None), d.finished_at < start)]),
+    )
+    statements = []
+    for part, extra, where in ranges:
+        names = ("unit_id", "field", "procedure_id", *_PART_COLUMNS, *extra)
+        rows = select(*(getattr(d, n) for n in names)).where(*where, *scope).offset(0).subquery(f"{part}_part")
+        grain = [rows.c.unit_id, rows.c.field, rows.c.procedure_id]
+        stmt = select(*grain, *_counts(rows.c, period, measured, part)).group_by(*grain)
+        # One unit: filtered after the range (inside, SQLite would read the unit's every dossier through
+        # ix_dossier_unit_id instead of the range).
+        statements.append(stmt if unit_id is None else stmt.where(rows.c.unit_id == unit_id))
+    unended = select(*GRAIN, *_counts(Dossier, period, measured, "open")).where(_unended(), *scope)
+    if unit_id is not None:
+        unended = unended.where(Dossier.unit_id == unit_id)  # the index's first column
+    statements.append(unended.group_by(*GRAIN))
+    return statements
+
+
+def summary_tables(session, period: Period, by: tuple[str, ...] = DIMENSIONS, unit_id: int | None = None, *,
+                   now: Optional[datetime] = None,
+                   state_at: Optional[StateAt] = None) -> dict[str, list[SummaryRow]]:
+    """:func:`summary_rows` for each grouping in ``by``, from one pass over the period's dossiers:
+    the counts at :data:`GRAIN`, corrected, then rolled up (sums, so each table is what
+    ``summary_rows`` computes for it alone)."""
+    for dimension in by:
+        if dimension not in DIMENSIONS:
+            raise ValueError(f"unknown grouping {dimension!r}: expected one of {', '.join(DIMENSIONS)}")
+    fine: dict[tuple, list[int]] = {}
+    for stmt in summary_statements(period, unit_id, now=now):
+        for record in session.execute(stmt):
+            counts = fine.setdefault(tuple(record[:len(GRAIN)]), [0] * len(SummaryRow.COUNTS))
+            for i, value in enumerate(record[len(GRAIN):]):
+                counts[i] += int(value or 0)
+    for fix in _corrections(session, period, GRAIN, now=now, unit_id=unit_id, state_at=state_at).values():
+        if fix.overdue != fix.counted_overdue:
+            step = 1 if fix.overdue else -1
+            fine[fix.key][_OVERDUE] += step
+            fine[fix.key][_WITHIN] -= step
+    ratings = _ratings(session, period, unit_id)
+    tables = {}
+    for dimension in by:
+        position = GRAIN_POSITION[dimension]
+        rows: dict[object, SummaryRow] = {}
+        for key, counts in fine.items():
+            row = rows.setdefault(key[position], SummaryRow(label="", key=key[position]))
+            for name, value in zip(SummaryRow.COUNTS, counts):
+                setattr(row, name, getattr(row, name) + value)
+        # A group with ratings but no dossier in the period gets a row of zero counts (its identity holds).
+        for key, (rated, satisfied) in ratings.items():
+            row = rows.setdefault(key[position], SummaryRow(label="", key=key[position]))
+            row.rated += rated
+            row.satisfied += satisfied
+        table = list(rows.values())
+        _label_rows(session, table, dimension)
+        table.sort(key=lambda r: (r.label.casefold(), str(r.key)))
+        tables[dimension] = table
+    return tables
 
 
 def summary_rows(session, period: Period, by: str = "field", unit_id: int | None = None, *,
@@ -229,71 +378,21 @@ def summary_rows(session, period: Period, by: str = "field", unit_id: int | None
     ``now``: in progress is measured at min(period end, now) (a running period); None: at the end.
     ``state_at``: see :data:`StateAt`; by default the running app's injected hook.
     """
-    if by not in DIMENSIONS:
-        raise ValueError(f"unknown grouping {by!r}: expected one of {', '.join(DIMENSIONS)}")
-    key = {"field": Dossier.field, "procedure": Dossier.procedure_id, "unit": Dossier.unit_id}[by]
-    finished, returned, in_scope, overdue_at_end = _classes(period, now)
-    new = Dossier.received_at >= period.start
-    # No deadline (limit "none") gives no classification: finished, hence on time (domain.md §2).
-    classification = func.coalesce(Dossier.classification, "on_time")
-    open_at_end = and_(not_(finished), not_(returned))
-    stmt = (
-        select(
-            key.label("key"),
-            _count(Dossier.received_at < period.start),
-            _count(and_(new, Dossier.channel == "online")),
-            _count(and_(new, Dossier.channel == "direct")),
-            _count(and_(new, Dossier.channel == "postal")),
-            _count(and_(finished, classification == "early")),
-            _count(and_(finished, classification != "early", classification != "late")),
-            _count(and_(finished, classification == "late")),
-            _count(and_(open_at_end, not_(overdue_at_end))),
-            _count(and_(open_at_end, overdue_at_end)),
-            _count(returned),
-        )
-        .where(in_scope)
-        .group_by(key)
-    )
-    if unit_id is not None:
-        stmt = stmt.where(Dossier.unit_id == unit_id)
-    rows: list[SummaryRow] = []
-    for record in session.execute(stmt):
-        key_value, counts = record[0], record[1:]
-        row = SummaryRow(label="", key=key_value, **{n: int(c or 0) for n, c in zip(SummaryRow.COUNTS, counts)})
-        rows.append(row)
-    by_key = {row.key: row for row in rows}
-    for fix in _corrections(session, period, key, now=now, unit_id=unit_id, state_at=state_at).values():
-        if fix.overdue != fix.counted_overdue:
-            row = by_key[fix.key]
-            step = 1 if fix.overdue else -1
-            row.overdue += step
-            row.within -= step
-    _add_ratings(session, rows, period, by, unit_id)
-    _label_rows(session, rows, by)
-    rows.sort(key=lambda r: (r.label.casefold(), str(r.key)))
-    return rows
+    return summary_tables(session, period, (by,), unit_id, now=now, state_at=state_at)[by]
 
 
-def _add_ratings(session, rows: list[SummaryRow], period: Period, by: str, unit_id: int | None) -> None:
-    """Ratings given in the period, grouped like the rows: by the unit stored on the rating (the
-    dossier's unit), or the dossier's field or procedure. A group with ratings but no dossier in the
-    period gets a row of zero counts (its identity still holds)."""
-    key = {"field": Dossier.field, "procedure": Dossier.procedure_id, "unit": Rating.unit_id}[by]
+def _ratings(session, period: Period, unit_id: int | None) -> dict[tuple, tuple[int, int]]:
+    """{grain: (rated, satisfied)} for the ratings given in the period (issue 7), grouped by the unit
+    stored on the rating (the dossier's unit) and the dossier's field and procedure."""
     stmt = (
-        select(key, func.count(), _count(Rating.satisfied.is_(True)))
+        select(*RATING_GRAIN, func.count(), _count(Rating.satisfied.is_(True)))
         .join(Dossier, Dossier.id == Rating.dossier_id)
         .where(Rating.created_at >= period.start, Rating.created_at < period.end, Dossier.status != "cancelled")
-        .group_by(key)
+        .group_by(*RATING_GRAIN)
     )
     if unit_id is not None:
         stmt = stmt.where(Rating.unit_id == unit_id)
-    by_key = {row.key: row for row in rows}
-    for key_value, n, n_satisfied in session.execute(stmt):
-        row = by_key.get(key_value)
-        if row is None:
-            row = by_key[key_value] = SummaryRow(label="", key=key_value)
-            rows.append(row)
-        row.rated, row.satisfied = int(n or 0), int(n_satisfied or 0)
+    return {tuple(record[:3]): (int(record[3] or 0), int(record[4] or 0)) for record in session.execute(stmt)}
 
 
 def _label_rows(session, rows: list[SummaryRow], by: str) -> None:
@@ -422,7 +521,7 @@ def late_rows(session, period: Period, late_days: LateDays, *, now: datetime, un
     whose deadline moved after the end is listed with the original deadline it had then.
     """
     finished, returned, in_scope, overdue_at_end = _classes(period, now)
-    fixes = _corrections(session, period, Dossier.id, now=now, unit_id=unit_id, state_at=state_at)
+    fixes = _corrections(session, period, (Dossier.id,), now=now, unit_id=unit_id, state_at=state_at)
     overdue_then = [i for i, fix in fixes.items() if fix.overdue]
     reason = (
         select(DossierEvent.note)
