@@ -16,11 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, not_, select
+from sqlalchemy import not_, select
 from sqlalchemy.orm import selectinload
 
 from deadlines import lifecycle
 from deadlines.scan import sql_condition
+from intake.services import COUNT_CAP, capped_count, count_label
 from tthc.models import Dossier
 
 SECTION_LIMIT = 50
@@ -31,12 +32,16 @@ SUPPLEMENT_WINDOW_WORKING_DAYS = 3  # Decree 61/2018, Art. 19(4)
 @dataclass
 class Section:
     key: str
-    total: int
+    total: int  # exact up to COUNT_CAP, COUNT_CAP + 1 beyond ("hơn 1.000"): no page counts a million rows
     items: list = field(default_factory=list)
+
+    @property
+    def total_label(self) -> str:
+        return count_label(self.total, COUNT_CAP)
 
 
 def _section(session, key: str, *conditions, order_by, limit: int = SECTION_LIMIT) -> Section:
-    total = session.scalar(select(func.count(Dossier.id)).where(*conditions)) or 0
+    total = capped_count(session, select(Dossier.id).where(*conditions), COUNT_CAP)
     items = session.scalars(
         select(Dossier).where(*conditions).options(selectinload(Dossier.procedure), selectinload(Dossier.unit))
         .order_by(*order_by, Dossier.id).limit(limit)).all() if total else []
@@ -69,9 +74,10 @@ URGENCY_ORDER = {"overdue": 0, "due_soon": 1, "supplement_window": 2, "other": 3
 
 
 def unit_queue(session, unit_id: int, now: datetime, cal, due_soon_days: int) -> tuple[list[QueueItem], int]:
-    """The unit's dossiers in progress, most urgent first, and their total."""
+    """The unit's dossiers in progress, most urgent first, and their total (capped as the lists'
+    are: exact up to COUNT_CAP, COUNT_CAP + 1 beyond; ``count_label`` says "hơn 1.000")."""
     held = (Dossier.current_unit_id == unit_id, Dossier.status == "in_progress")
-    total = session.scalar(select(func.count(Dossier.id)).where(*held)) or 0
+    total = capped_count(session, select(Dossier.id).where(*held), COUNT_CAP)
     if not total:
         return [], 0
     options = (selectinload(Dossier.procedure),)

@@ -512,7 +512,8 @@ def handler_home():
     if unit is not None:
         items, total = queries.unit_queue(db.session, unit.id, now(), calendar_for(db.session),
                                           int(current_app.config.get("DUE_SOON_WORKING_DAYS", 2)))
-    return render_template("intake/queue.html", unit=unit, items=items, total=total, labels=URGENCY_LABELS)
+    return render_template("intake/queue.html", unit=unit, items=items, total=total,
+                           total_label=services.count_label(total, queries.COUNT_CAP), labels=URGENCY_LABELS)
 
 
 # -- list --------------------------------------------------------------------------------------

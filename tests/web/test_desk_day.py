@@ -100,6 +100,25 @@ def test_a_handler_lands_on_the_units_queue_and_a_unit_head_on_the_dashboard(app
     assert "Bảng theo dõi giải quyết hồ sơ" in html and 'id="home-alerts"' in html
 
 
+def test_the_home_pages_count_their_sections_up_to_the_cap_only(app, client, auth, desk, monkeypatch):
+    """As the lists (issue 13): exact up to the cap, "hơn …" beyond it, so no home page counts a million rows."""
+    from intake import queries
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 2)
+    for i in range(3):
+        receive(app, desk, name=f"Người nộp {i}", forward=True)
+    receive(app, desk, name="Người nộp chờ chuyển")
+    login(auth, "tiepnhan")
+    html = client.get("/").get_data(as_text=True)
+    assert re.search(r'id="tile-to_forward"><strong>1</strong>', html)
+    login(auth, "chuyenvien")
+    html = client.get("/").get_data(as_text=True)
+    assert re.search(r'<span class="badge">hơn 2</span>', html) and "Hiển thị" not in html
+    monkeypatch.setattr(queries, "COUNT_CAP", 3)
+    html = client.get("/").get_data(as_text=True)
+    assert re.search(r'<span class="badge">3</span>', html)
+
+
 @SQLITE_ONLY
 def test_a_supervisor_lands_on_the_dashboard_with_the_unread_alerts(app, client, auth, desk):
     login(auth, "lanhdao")
