@@ -80,7 +80,7 @@ def one_run(tree: Path, db: str, args) -> float:
                 except OSError:
                     time.sleep(0.1)
             out = subprocess.run([str(PY), str(ROOT / "bench" / "intake_load.py"), "--url", f"http://127.0.0.1:{port}",
-                                  "--token", token, "--clients", str(args.clients), "--dossiers", str(args.dossiers)],
+                                  f"--token={token}", "--clients", str(args.clients), "--dossiers", str(args.dossiers)],
                                  cwd=ROOT, capture_output=True, text=True, timeout=900)
         finally:
             server.terminate()

@@ -132,6 +132,8 @@ def bench_one(url: str, requests: int, seed: int, plans: bool = False) -> list[t
         page("/dossiers/?status=open&deadline=overdue", "reception", "/dossiers/?status=open&deadline=overdue"),
         page("/dossiers/?deadline=due_soon", "reception", "/dossiers/?deadline=due_soon"),
         page("/dashboard", "supervisor", "/dashboard"),
+        page("/ as reception (the desk's day)", "reception", "/"),
+        page("/ as a handler (the unit's queue)", "handler", "/"),
         page("public look-up (/tra-cuu)", None, "/tra-cuu", "POST", {"ma": code, "so": phone[-4:]}),
     ]
     clients = {}
@@ -161,6 +163,9 @@ def bench_one(url: str, requests: int, seed: int, plans: bool = False) -> list[t
                 html = resp.get_data(as_text=True)
                 if p["path"].startswith("/dossiers/?") or p["path"] == "/dossiers/":
                     matched[p["label"]] = _matched(html)
+                elif p["path"] == "/":  # a home page: its sections' totals and the dossiers it lists
+                    totals = re.findall(r'<h[12]>[^<]*<span class="badge[^"]*">([^<]+)</span>', html)
+                    matched[p["label"]] = f"{' / '.join(totals) or 'NO TOTAL'} ({len(_ROW.findall(html))} listed)"
                 elif p["label"] == "/dashboard":
                     matched[p["label"]] = f"{html.count('<tr')} table rows"
                 else:

@@ -517,6 +517,12 @@ class Dossier(db.Model):
         # alerts of the recent ones.
         Index("ix_dossier_flag_finished_late", "finished_at", "original_deadline_at", "status", "flag_finished_late",
               sqlite_where=text("flag_finished_late = 1"), postgresql_where=text("flag_finished_late")),
+        # The home pages (intake/queries.py): the desk's results to hand over, oldest first, and the
+        # supplements awaited, by last change; a unit's queue, by deadline. Each section's first rows
+        # come from the index in its order, not from a sort of every finished dossier (issue 13).
+        Index("ix_dossier_status_finished", "status", "finished_at", "id", "classification"),
+        Index("ix_dossier_status_updated", "status", "updated_at", "id"),
+        Index("ix_dossier_unit_queue", "current_unit_id", "status", "deadline_at", "id"),
         # The dashboard's aggregates read these covering indexes only (deadlines/dashboard.py); the
         # second is also the summary's part "finished" (ranges of finished_at, then its sums' columns).
         Index("ix_dossier_open_stats", "status", "unit_id", "field", "deadline_at"),
