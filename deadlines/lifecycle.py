@@ -376,8 +376,9 @@ def replay(rule: Mapping[str, Any] | None, events: Iterable[LifeEvent], calendar
         counting_start = engine.counting_start
 
     handovers = _handovers(rule or {}, live, calendar, limit, engine.original_deadline, engine.finished_at)
-    finished_late = (status in FINISHED_STATUSES and engine.finished_at is not None
-                     and engine.original_deadline is not None and engine.finished_at > engine.original_deadline)
+    # The watch rule "finished late" (no instant: the clock cannot change it, so the writer stores it).
+    finished_late = _holds(WATCH_RULES["finished_late"], _Columns(status=status, finished_at=engine.finished_at,
+                                                                  original_deadline_at=engine.original_deadline), None)
     return Life(
         status=status,
         current_unit_id=current_unit,
@@ -523,6 +524,15 @@ WATCH_RULES: dict[str, All] = {
                           Cmp(">", Col("finished_at"), Col("original_deadline_at")))),
 }
 WATCH_KINDS = tuple(WATCH_RULES)
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """The columns the rule "finished late" reads, for the replay to apply it before the Life exists."""
+
+    status: str
+    finished_at: datetime | None
+    original_deadline_at: datetime | None
 
 
 def _value(operand, state, th: Thresholds):
