@@ -45,6 +45,7 @@ from deadlines.due_dates import Event, Limit, LimitUnit, compute_deadline, deriv
 from deadlines.offdays import build_calendar  # noqa: E402
 from tthc.extensions import db  # noqa: E402
 from tthc import search  # noqa: E402
+from tthc.reports import tally  # noqa: E402
 from tthc.models import Dossier, DossierEvent, Procedure, Unit  # noqa: E402
 from tthc.text import fold  # noqa: E402
 
@@ -359,6 +360,8 @@ def seed(session_or_engine, n: int = 1_000_000, open_n: int = 100_000, seed: int
             if len(batch) >= CHUNK:
                 flush()
         flush()
+        tally.compact(conn)  # the triggers' +1 rows of every dossier, summed (tthc/reports/tally.py)
+        commit()
         if dialect == "postgresql":
             for name in ("dossier", "dossier_event"):
                 conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
@@ -384,7 +387,8 @@ def seed(session_or_engine, n: int = 1_000_000, open_n: int = 100_000, seed: int
 def bring_up_to_date(engine: Engine, echo=print) -> None:
     """Let a bench database seeded by an earlier commit serve this one (it has no migrations):
     create missing tables, add missing columns (nullable; a bench needs no constraint), create
-    the models' missing indexes of the dossier table and the search index (tthc/search.py)."""
+    the models' missing indexes of the dossier table and the search index (tthc/search.py). A
+    new dossier tally is created with its triggers and filled by ``create_all`` (tthc/reports/tally.py)."""
     from sqlalchemy import inspect
     from sqlalchemy.schema import CreateColumn
 

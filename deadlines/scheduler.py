@@ -81,6 +81,14 @@ def scan_job(app) -> None:
             log.exception("scan pass failed")
             raise
         log.info("scan %s: %s new alerts", tick, run.counts.get("total_new_alerts"))
+        try:  # the dashboard's tally: its +1/-1 rows since the last tick summed into one per key (issue 13)
+            from tthc.reports.tally import compact
+
+            compact(db.session)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("compacting the dossier tally after the pass failed")
         try:  # the action plans' reminders ride on the same tick (issue 17); their failure never stops the mail
             from tthc.plans.reminders import raise_reminders
 

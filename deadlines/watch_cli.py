@@ -41,6 +41,11 @@ def scan_command(at: str | None, no_mail: bool):
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     click.echo(summary)
+    from tthc.reports.tally import compact
+
+    removed = compact(db.session)  # the dashboard's tally, as the scheduled pass does (issue 13)
+    db.session.commit()
+    click.echo(f"  dossier tally: {removed} rows summed away")
     if not no_mail and current_app.config.get("SMTP_HOST"):
         sent = mail_newly_overdue(db.session, when, current_app.config)
         db.session.commit()

@@ -54,6 +54,7 @@ from deadlines.lifecycle import (  # noqa: F401
     STATUSES,
 )
 from tthc import search
+from tthc.reports import tally
 from tthc.extensions import db
 from tthc.rules import RuleInForce, rule_in_force
 from tthc.text import fold
@@ -525,9 +526,16 @@ class Dossier(db.Model):
         Index("ix_dossier_unit_queue", "current_unit_id", "status", "deadline_at", "id"),
         # The dashboard's aggregates read these covering indexes only (deadlines/dashboard.py); the
         # second is also the summary's part "finished" (ranges of finished_at, then its sums' columns).
-        Index("ix_dossier_open_stats", "status", "unit_id", "field", "deadline_at"),
+        # The due soon counts: a range of the deadline (a few days of a status), then grouped.
+        Index("ix_dossier_open_stats", "status", "deadline_at", "unit_id", "field"),
         Index("ix_dossier_finished_stats", "finished_at", "status", "classification", "unit_id", "field",
               "procedure_id", "received_at", "channel", "original_deadline_at"),
+        # The dossiers in progress whose original deadline falls today, read live beside the tally
+        # (tthc/reports/tally.py: the days before today are summed there).
+        # (finished_at and closed_at, NULL in it, make it covering: SQLite checks the predicate's columns.)
+        Index("ix_dossier_unended_deadline", "original_deadline_at", "status", "received_at", "unit_id", "field",
+              "procedure_id", "finished_at", "closed_at",
+              postgresql_where=text(UNENDED_PREDICATE), sqlite_where=text(UNENDED_PREDICATE)),
     )
 
     @property
@@ -544,6 +552,37 @@ class Dossier(db.Model):
 
 # The substring search index over code, name, ID number and phone (FTS5 / pg_trgm): tthc/search.py.
 search.attach(Dossier.__table__)
+
+
+class DossierTally(db.Model):
+    """What the dashboard sums, by day: appended to by triggers on ``dossier`` (+1 for what a row is,
+    -1 for what it was), summed into one row per key by the scan (tthc/reports/tally.py, issue 13).
+
+    ``kind``: ``r`` in progress by half-month of reception, ``tag`` its channel; ``d`` in progress,
+    not waiting for a supplement, by day of its original deadline; ``f`` finished (or handed over)
+    by half-month of result, ``tag`` its classification (field and procedure NULL); ``p`` finished
+    by half-month of result (``day``) and of reception (``day2``), ``tag`` its channel, ``tag2``
+    its classification. A half-month starts on the 1st or the 15th."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(1))
+    unit_id: Mapped[Optional[int]] = mapped_column(Integer)
+    field: Mapped[Optional[str]] = mapped_column(String(255))
+    procedure_id: Mapped[Optional[int]] = mapped_column(Integer)
+    tag: Mapped[Optional[str]] = mapped_column(String(16))
+    tag2: Mapped[Optional[str]] = mapped_column(String(16))
+    day: Mapped[Optional[date]] = mapped_column(Date)
+    day2: Mapped[Optional[date]] = mapped_column(Date)
+    n: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        # Every read is a range of days of one kind, summing n: index only.
+        Index("ix_dossier_tally_kind_day", "kind", "day", "unit_id", "field", "procedure_id", "tag", "tag2", "day2",
+              "n"),
+    )
+
+
+tally.attach(db.metadata)
 
 
 class DossierEvent(db.Model):

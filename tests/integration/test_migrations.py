@@ -20,6 +20,7 @@ from config import TestingConfig
 from tthc import create_app
 from tthc.extensions import db
 from tthc import search
+from tthc.reports import tally
 from tthc.search import include_name
 
 
@@ -182,3 +183,60 @@ def test_the_search_migration_indexes_the_dossiers_already_there(migrated_app):
             found = db.session.execute(text(f"SELECT rowid & {search.ID_MASK} FROM {fts} WHERE {fts} MATCH :m"),
                                        {"m": f'"{literal}"'}).scalars().all()
             assert found == [dossier_id], fts
+
+
+def _tally_ddl(app) -> dict[str, str]:
+    """The dossier tally's triggers as the database holds them (tthc/reports/tally.py)."""
+    with app.app_context(), db.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            rows = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'dossier' "
+                                     "AND name LIKE 'dossier_tally%'"))
+            return {name: " ".join(sql.replace("IF NOT EXISTS ", "").split()) for name, sql in rows}
+        body = conn.scalar(text("SELECT prosrc FROM pg_proc WHERE proname = :f AND pronamespace = "
+                                "current_schema()::regnamespace"), {"f": tally.PG_FUNCTION})
+        trigger = conn.scalar(text("SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t WHERE t.tgname = :t AND "
+                                   "t.tgrelid = to_regclass('dossier')"), {"t": tally.PG_TRIGGER})
+        schema = conn.scalar(text("SELECT current_schema()"))
+        return {"function": " ".join(body.split()), "trigger": trigger.replace(f"{schema}.", "")}
+
+
+def _tally_expected(dialect: str) -> dict[str, str]:
+    statements = tally.trigger_sql(dialect)
+    if dialect == "sqlite":
+        return {s.split()[5]: " ".join(s.replace("IF NOT EXISTS ", "").split()) for s in statements}
+    function = statements[0]
+    return {"function": " ".join(function[function.index("$$") + 2:function.rindex("$$")].split())}
+
+
+def test_the_tally_migration_builds_the_triggers_the_models_build_and_fills_the_tally(migrated_app):
+    from datetime import datetime
+
+    from intake.services import receive_dossier
+    from tests.factories import make_procedure, make_user
+
+    with migrated_app.app_context():
+        script = ScriptDirectory.from_config(migrated_app.extensions["migrate"].migrate.get_config())
+        before = script.get_revision("e41c7a9d2b63").down_revision
+        dialect = db.engine.dialect.name
+    _flask_db(migrated_app, "upgrade", before)
+    with migrated_app.app_context():
+        procedure = make_procedure(db.session)
+        reception = make_user(db.session, role="reception")
+        for channel, at in (("direct", datetime(2026, 3, 9, 9, 15)), ("online", datetime(2026, 3, 10, 14, 0))):
+            receive_dossier(db.session, procedure=procedure, channel=channel, applicant={"name": "Trần Thị Bích", "id_number": "048190012345"},
+                            received_by=reception, now=at)
+        db.session.commit()
+        db.session.remove()
+    _flask_db(migrated_app, "upgrade")
+
+    held = _tally_ddl(migrated_app)
+    expected = _tally_expected(dialect)
+    assert {k: held[k] for k in expected} == expected
+    if dialect == "postgresql":
+        assert "AFTER INSERT OR DELETE OR UPDATE OF status" in held["trigger"], held["trigger"]
+    with migrated_app.app_context():
+        rows = db.session.execute(text("SELECT kind, tag, day, n FROM dossier_tally ORDER BY kind, tag")).all()
+        assert [(k, t, str(d), n) for k, t, d, n in rows if k == "r"] == [  # by half-month of reception
+            ("r", "direct", "2026-03-01", 1), ("r", "online", "2026-03-01", 1)]
+        assert {k for k, *_ in rows} == {"r", "d"}  # both in progress, each with its deadline, none finished
+        db.session.remove()

@@ -22,6 +22,11 @@ PAST = periods.parse_month("2026-03")
 RUNNING_NOW = datetime(2026, 3, 10, 12, 0)
 PART_INDEXES = ["ix_dossier_finished_stats", "ix_dossier_finished_stats", "ix_dossier_closed_stats",
                 "ix_dossier_unended_stats"]
+#: In a running period the part "not ended" is summed from the tally (tthc/reports/tally.py): its days
+#: of reception, its days of deadline before today, today's deadlines passed, dossiers dated ahead.
+TALLY_INDEXES = ["ix_dossier_tally_kind_day", "ix_dossier_tally_kind_day", "ix_dossier_unended_deadline",
+                 "ix_dossier_received_at"]
+TALLY_READS = {"ix_dossier_tally_kind_day", *TALLY_INDEXES}
 
 
 @pytest.fixture
@@ -71,13 +76,27 @@ def test_each_part_of_the_summary_reads_its_own_covering_index(app, dataset, now
     unit_id = dataset.units["u1"].id if unit else None
     with app.app_context():
         executed = _executed(lambda: queries.summary_tables(db.session, PAST, unit_id=unit_id, now=now))
+        # The part "finished" of a period of whole half-months is summed from the tally too.
+        expected = ["ix_dossier_tally_kind_day"] + PART_INDEXES[1:-1] + (
+            PART_INDEXES[-1:] if now is None else TALLY_INDEXES)
         conn = db.session.connection()
         _scans_off(conn)
-        plans = [_plan(conn, st, p) for st, p in executed[:len(PART_INDEXES)]]
+        plans = [_plan(conn, st, p) for st, p in executed[:len(expected)]]
         db.session.rollback()
-    assert all("GROUP BY" in st for st, _ in executed[:len(PART_INDEXES)])
-    assert len(plans) == len(PART_INDEXES)
-    for plan, index in zip(plans, PART_INDEXES):
+    assert all("GROUP BY" in st for st, _ in executed[:len(expected) - 2])
+    assert len(plans) == len(expected)
+    for plan, index in zip(plans, expected):
+        if index in TALLY_READS:  # a few thousand rows at most, grouped in a temporary b-tree on SQLite
+            table = "dossier_tally" if "tally" in index else "dossier"
+            # A day's deadlines: on a few rows PostgreSQL's costs of the indexes that can serve it tie (the
+            # plain one of the column, the other partial one of the same predicate); on a million it reads
+            # ix_dossier_unended_deadline, index only (EXPLAIN ANALYZE on the bench/pages.py database).
+            allowed = [index] + (["ix_dossier_original_deadline_at", "ix_dossier_unended_stats"]
+                                 if index == "ix_dossier_unended_deadline" and conn.dialect.name == "postgresql"
+                                 else [])
+            assert any(re.search(rf"(USING (COVERING )?INDEX|using|on) {i}\b", plan) for i in allowed), plan
+            assert f"SCAN {table}" not in plan and "Seq Scan" not in plan, plan
+            continue
         if conn.dialect.name == "sqlite":
             assert f"COVERING INDEX {index}" in plan or f"USING INDEX {index}" in plan, plan
             assert "SCAN dossier" not in plan or f"SCAN dossier USING INDEX {index}" in plan, plan
@@ -88,6 +107,8 @@ def test_each_part_of_the_summary_reads_its_own_covering_index(app, dataset, now
             allowed = (index, "ix_dossier_finished_at") if index == "ix_dossier_finished_stats" else (index,)
             assert any(re.search(rf"(using|on) {i}\b", plan) for i in allowed) and "Seq Scan" not in plan, plan
     # The part "not ended" is read in GROUP BY order: no sort of its hundred thousand rows.
+    if now is not None:
+        return
     if conn.dialect.name == "sqlite":
         assert "TEMP B-TREE" not in plans[-1], plans[-1]
     else:

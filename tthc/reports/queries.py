@@ -45,6 +45,7 @@ from sqlalchemy import and_, bindparam, case, false, func, literal, not_, or_, s
 from sqlalchemy.orm import aliased, selectinload
 
 from tthc.models import STATUS_LABELS, Dossier, DossierEvent, Procedure, Rating, Unit
+from tthc.reports import tally
 from tthc.reports.periods import Period
 from tthc.text import mask
 
@@ -354,6 +355,73 @@ def _fold_unended(record) -> tuple[tuple, list[int]]:
     return tuple(grain), counts
 
 
+def _add(fine: dict[tuple, list[int]], folded) -> None:
+    for key, values in folded:
+        counts = fine.setdefault(key, [0] * len(SummaryRow.COUNTS))
+        for i, value in enumerate(values):
+            counts[i] += value
+
+
+def _fold_range(record) -> tuple[tuple, list[int]]:
+    return tuple(record[:len(GRAIN)]), [int(v or 0) for v in record[len(GRAIN):]]
+
+
+_EARLY, _ON_TIME, _LATE = (SummaryRow.COUNTS.index(c) for c in ("early", "on_time", "late"))
+
+
+def finished_counts(session, period: Period, unit_id: int | None = None, *, finished=None,
+                    use_tally: bool = True) -> dict[tuple, list[int]]:
+    """The part "finished in the period" of the summary: {grain: counts}.
+
+    For a period of whole half-months (every monthly, quarterly, yearly period), summed from the
+    tally (tthc/reports/tally.py); else, or with ``use_tally=False``, from the dossiers (the first of
+    :func:`summary_statements`, ``finished``). Both give the same counts (tests/integration/test_tally.py)."""
+    if not (use_tally and tally.aligned(period.start, period.end)):
+        stmt = finished if finished is not None else summary_statements(period, unit_id)[0]
+        out: dict[tuple, list[int]] = {}
+        _add(out, map(_fold_range, session.execute(stmt)))
+        return out
+    out = {}
+    for key, groups in tally.finished(session, period.start, period.end, unit_id).items():
+        counts = [0] * len(SummaryRow.COUNTS)
+        for (channel, classification, carried), n in groups.items():
+            if carried:
+                counts[0] += n
+            elif channel in _CHANNELS:
+                counts[_CHANNELS[channel]] += n
+            counts[{"early": _EARLY, "late": _LATE}.get(classification, _ON_TIME)] += n
+        out[key] = counts
+    return out
+
+
+def unended_counts(session, period: Period, unit_id: int | None = None, *, now: Optional[datetime] = None,
+                   unended=None, use_tally: bool = True) -> dict[tuple, list[int]]:
+    """The part "not ended" of the summary: {grain: counts}, for each grain with a dossier in it.
+
+    In a period running at ``now``, summed from the tally (tthc/reports/tally.py: a few thousand rows
+    by day instead of every dossier in progress); else, or with ``use_tally=False``, from the
+    dossiers (the last of :func:`summary_statements`, ``unended``, folded by _fold_unended). Both
+    give the same counts (tests/integration/test_tally.py)."""
+    if not (use_tally and now is not None and period.start <= now < period.end
+            and tally.aligned(period.start, period.end)):
+        stmt = unended if unended is not None else summary_statements(period, unit_id, now=now)[-1]
+        folded: dict[tuple, list[int]] = {}
+        _add(folded, map(_fold_unended, session.execute(stmt)))
+        return folded
+    out = {}
+    for key, (channels, past) in tally.unended(session, period.start, period.end, now, unit_id).items():
+        counts = [0] * len(SummaryRow.COUNTS)
+        for channel, (n, carried) in channels.items():
+            counts[0] += carried
+            if channel in _CHANNELS:
+                counts[_CHANNELS[channel]] += n - carried
+            counts[_WITHIN] += n
+        counts[_OVERDUE], counts[_WITHIN] = past, counts[_WITHIN] - past
+        if any(counts):  # a key whose rows sum to nothing (moved away since the last compaction)
+            out[key] = counts
+    return out
+
+
 def summary_tables(session, period: Period, by: tuple[str, ...] = DIMENSIONS, unit_id: int | None = None, *,
                    now: Optional[datetime] = None,
                    state_at: Optional[StateAt] = None) -> dict[str, list[SummaryRow]]:
@@ -364,14 +432,11 @@ def summary_tables(session, period: Period, by: tuple[str, ...] = DIMENSIONS, un
         if dimension not in DIMENSIONS:
             raise ValueError(f"unknown grouping {dimension!r}: expected one of {', '.join(DIMENSIONS)}")
     fine: dict[tuple, list[int]] = {}
-    *ranges, unended = summary_statements(period, unit_id, now=now)
-    parts = [(stmt, lambda r: (tuple(r[:len(GRAIN)]), [int(v or 0) for v in r[len(GRAIN):]])) for stmt in ranges]
-    for stmt, fold in parts + [(unended, _fold_unended)]:
-        for record in session.execute(stmt):
-            key, values = fold(record)
-            counts = fine.setdefault(key, [0] * len(SummaryRow.COUNTS))
-            for i, value in enumerate(values):
-                counts[i] += value
+    finished, *ranges, unended = summary_statements(period, unit_id, now=now)
+    _add(fine, finished_counts(session, period, unit_id, finished=finished).items())
+    for stmt in ranges:
+        _add(fine, map(_fold_range, session.execute(stmt)))
+    _add(fine, unended_counts(session, period, unit_id, now=now, unended=unended).items())
     for fix in _corrections(session, period, GRAIN, now=now, unit_id=unit_id, state_at=state_at).values():
         if fix.overdue != fix.counted_overdue:
             step = 1 if fix.overdue else -1
