@@ -171,8 +171,8 @@ def build_dashboard(session, now: datetime, *, due_soon_until: datetime, unit_id
     is_overdue = sql_condition(lifecycle.WATCH_RULES["overdue"], th)
     is_due_soon = sql_condition(lifecycle.WATCH_RULES["due_soon"], th)
     for status in RUNNING_STATUSES:
-        # One query per status: with an equality on status, the covering index
-        # (status, unit_id, field, deadline_at) is read in GROUP BY order, nothing else.
+        # One query per status: with an equality on status, a range of the covering index
+        # (status, deadline_at, unit_id, field), a few days' deadlines, then grouped.
         for unit, fld, n in session.execute(
             select(Dossier.unit_id, Dossier.field, func.count())
             .where(Dossier.status == status, is_due_soon, *scope)

@@ -524,9 +524,9 @@ class Dossier(db.Model):
         Index("ix_dossier_status_finished", "status", "finished_at", "id", "classification"),
         Index("ix_dossier_status_updated", "status", "updated_at", "id"),
         Index("ix_dossier_unit_queue", "current_unit_id", "status", "deadline_at", "id"),
-        # The dashboard's aggregates read these covering indexes only (deadlines/dashboard.py); the
-        # second is also the summary's part "finished" (ranges of finished_at, then its sums' columns).
-        # The due soon counts: a range of the deadline (a few days of a status), then grouped.
+        # The dashboard's due soon counts (deadlines/dashboard.py): a range of the deadline (a few days
+        # of a status), then grouped. The second is the summary's part "finished" when it is counted
+        # from the dossiers (a custom range; else tthc/reports/tally.py sums it).
         Index("ix_dossier_open_stats", "status", "deadline_at", "unit_id", "field"),
         Index("ix_dossier_finished_stats", "finished_at", "status", "classification", "unit_id", "field",
               "procedure_id", "received_at", "channel", "original_deadline_at"),

@@ -1,4 +1,4 @@
-"""dossier tally: the dashboard's counts by day, kept in step by triggers on dossier
+"""dossier tally: the dashboard's counts by day and half-month, kept in step by triggers on dossier
 
 The dashboard summed every dossier in progress (100,000 in a province) and every dossier finished
 in twelve periods on each request (issue 13). ``dossier_tally`` holds the same counts by day

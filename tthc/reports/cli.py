@@ -135,3 +135,19 @@ def late_command(period_text, unit_id, out):
     unit = _unit(unit_id)
     current = now()
     _run("late", period, out, lambda path: exports.build_late(db.session, period, unit, current, path), unit=unit)
+
+
+@reports_cli.command("rebuild-tally")
+def rebuild_tally_command():
+    """Recompute the dashboard's tally (dossier_tally) from the dossiers and recreate its triggers:
+    after a write that bypassed row triggers (a TRUNCATE, a data-only restore, triggers disabled)."""
+    from sqlalchemy import text
+
+    from tthc.reports import tally
+
+    connection = db.session.connection()
+    tally.rebuild(connection)
+    tally.install(connection)
+    db.session.commit()
+    rows = db.session.execute(text(f"SELECT count(*) FROM {tally.TABLE}")).scalar_one()
+    click.echo(f"dossier tally rebuilt: {rows} rows")

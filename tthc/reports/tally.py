@@ -20,14 +20,18 @@ schemes (tthc/reports/periods.py), hence every quarter and year, starts and ends
 that does not (a custom range) is counted from the dossiers (:func:`aligned`). "Past its original
 deadline at ``now``" is the days before today plus today's deadlines before ``now``, read live (a
 range of ix_dossier_unended_deadline). Nothing is cached: the figures are those of the dossier
-table at the instant of the request (pages compute overdue live).
+table when the request reads it (pages compute overdue live), each part in one statement.
 
 Triggers on ``dossier`` keep it in step for every insert, delete and update of the columns it
 reads, whoever writes (the one writer, an import, a migration, a bench's seed). They only append:
 a change adds ``-1`` for what the row was and ``+1`` for what it is, so that concurrent writers
 never wait for one another on a counter row (nor deadlock on two). :func:`compact` sums the rows of
 a key into one (the scheduled scan does it after its pass, ``flask deadlines scan`` too); readers
-sum whatever is there, so compaction changes no figure. :func:`rebuild` recomputes the tally.
+sum whatever is there, so compaction changes no figure. :func:`rebuild` recomputes the tally
+(``flask reports rebuild-tally``): needed only after a write that bypasses row triggers, which the
+application never makes (a ``TRUNCATE dossier``, a data-only restore or a load with triggers
+disabled, an SQLite ``INSERT OR REPLACE`` without recursive triggers, a batch migration that
+recreates ``dossier`` on SQLite and so drops its triggers).
 
 The DDL is attached to the metadata (``create_all`` builds it in tests and benches) and written out
 in the migration ``e41c7a9d2b63`` (tests/integration/test_migrations.py compares them). Every
@@ -36,10 +40,11 @@ each kind counts is stated once.
 """
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import case, event, func, select, text
+from sqlalchemy import DateTime, String, case, cast, event, func, literal, null, select, text, union_all
 
 from deadlines.lifecycle import FINISHED_STATUSES
 from tthc.reports.periods import CUTOFF_DAY
@@ -48,9 +53,6 @@ TABLE = "dossier_tally"
 SQLITE_TRIGGERS = ("dossier_tally_ai", "dossier_tally_ad", "dossier_tally_au")
 PG_FUNCTION = "dossier_tally_track"
 PG_TRIGGER = "dossier_tally_track"
-#: The dossier columns the tally reads: an UPDATE OF any of them may move a dossier in it.
-COLUMNS = ("status", "unit_id", "field", "procedure_id", "channel", "received_at", "original_deadline_at",
-           "finished_at", "closed_at", "classification")
 #: The tally's key, after its kind.
 KEY = ("unit_id", "field", "procedure_id", "tag", "tag2", "day", "day2")
 _UNENDED = "coalesce({p}.finished_at, {p}.closed_at) IS NULL AND {p}.status <> 'cancelled'"
@@ -71,6 +73,20 @@ KINDS = {
           "{p}.finished_at IS NOT NULL AND {p}.status <> 'cancelled'"),
 }
 _INSERT = f"INSERT INTO {TABLE} (kind, {', '.join(KEY)}, n) "
+
+
+def read_columns() -> set[str]:
+    """Every dossier column :data:`KINDS` names (tests check that :data:`COLUMNS` is this set)."""
+    texts = [member for _, member in KINDS.values()]
+    for parts, _ in KINDS.values():
+        texts += ["{p}." + part[1] if isinstance(part, tuple) else part for part in parts]
+    return set(re.findall(r"\{p\}\.(\w+)", " ".join(texts)))
+
+
+#: The dossier columns the tally reads: an UPDATE OF any of them may move a dossier in it, so the
+#: UPDATE trigger fires on these (in the order the migration wrote them).
+COLUMNS = ("status", "unit_id", "field", "procedure_id", "channel", "received_at", "original_deadline_at",
+           "finished_at", "closed_at", "classification")
 
 
 def half_month(day: date) -> date:
@@ -184,7 +200,8 @@ def rebuild(connection) -> None:
 
 #: The key in the order of ix_dossier_tally_kind_day, so that grouping by it walks the index in order.
 _GROUP = "kind, day, unit_id, field, procedure_id, tag, tag2, day2"
-#: A value no key column holds, per column, so that PostgreSQL can hash-join keys holding NULLs.
+#: A stand-in for NULL per key column, so that PostgreSQL can hash-join keys holding NULLs. A real
+#: value equal to it only widens the rows a compaction deletes: they are summed by their real key.
 _NONE = {"unit_id": "-1", "procedure_id": "-1", "field": "''", "tag": "''", "tag2": "''",
          "day": "DATE '0001-01-01'", "day2": "DATE '0001-01-01'"}
 _SPLIT = f"SELECT {_GROUP} FROM {TABLE} GROUP BY {_GROUP} HAVING count(*) > 1 OR sum(n) = 0"
@@ -249,48 +266,63 @@ def _tally():
 
 def unended(session, start: datetime, end: datetime, now: datetime, unit_id: Optional[int]) -> dict[tuple, tuple]:
     """The dossiers in progress at ``now`` of a period running at ``now`` (``start <= now < end``,
-    half-month bounds: :func:`aligned`), received before ``end``, at the summary's grain (unit, field, procedure):
-    ``{grain: ({channel: (in progress, received before start)}, past their original deadline)}``,
-    "past" counting only those not waiting for a supplement (tthc.reports.queries._fold_unended).
+    half-month bounds: :func:`aligned`), received before ``end``, at the summary's grain (unit, field,
+    procedure): ``{grain: ({channel: (in progress, received before start)}, past their original
+    deadline)}``, "past" counting only those not waiting for a supplement (_fold_unended in
+    tthc.reports.queries).
+
+    One statement (one snapshot, so that no write between two reads can show a state that never
+    was), four parts: the tally's half-months of reception (``r``); its days of deadline before
+    today (``d``); today's deadlines already passed, read live from ix_dossier_unended_deadline
+    (``t``: a day's deadlines); the dossiers dated at or after the end (``a``: none in a period
+    running now but for one dated ahead), out of scope yet in the tally's days, a range of
+    ix_dossier_received_at decided here (so that no partial index is walked for it).
     """
     from tthc.models import Dossier
 
-    t = _tally()
+    t, d = _tally(), Dossier
     today = datetime.combine(now.date(), datetime.min.time())
-    grain = (t.unit_id, t.field, t.procedure_id)
     scope = [] if unit_id is None else [t.unit_id == unit_id]
+    none = {name: cast(null(), type_) for name, type_ in
+            (("tag", String), ("at", DateTime), ("status", String), ("ended", DateTime))}
+    # Today's deadlines passed: the range read apart (OFFSET 0: no planner merges it, nor pushes the
+    # unit into it, which would send SQLite to an index in the grain's order), then grouped.
+    passed = (select(d.unit_id, d.field, d.procedure_id)
+              .where(d.original_deadline_at >= today, d.original_deadline_at < now, d.received_at < end,
+                     func.coalesce(d.finished_at, d.closed_at).is_(None),
+                     d.status.not_in(("cancelled", "awaiting_supplement")))
+              .offset(0).subquery("passed"))
+    parts = union_all(
+        select(literal("r"), t.unit_id, t.field, t.procedure_id, t.tag, func.sum(t.n),
+               func.sum(case((t.day < start.date(), t.n), else_=0)), none["at"], none["status"], none["ended"])
+        .where(t.kind == "r", t.day < end.date(), *scope).group_by(t.unit_id, t.field, t.procedure_id, t.tag),
+        select(literal("d"), t.unit_id, t.field, t.procedure_id, none["tag"], func.sum(t.n), literal(0),
+               none["at"], none["status"], none["ended"])
+        .where(t.kind == "d", t.day < today.date(), *scope).group_by(t.unit_id, t.field, t.procedure_id),
+        select(literal("t"), passed.c.unit_id, passed.c.field, passed.c.procedure_id, none["tag"], func.count(),
+               literal(0), none["at"], none["status"], none["ended"])
+        .where(*([] if unit_id is None else [passed.c.unit_id == unit_id]))
+        .group_by(passed.c.unit_id, passed.c.field, passed.c.procedure_id),
+        select(literal("a"), d.unit_id, d.field, d.procedure_id, none["tag"], literal(1), literal(0),
+               d.original_deadline_at, d.status, func.coalesce(d.finished_at, d.closed_at))
+        .where(d.received_at >= end),
+    )
     out: dict[tuple, tuple] = {}
-    by_channel = session.execute(
-        select(*grain, t.tag, func.sum(t.n), func.sum(case((t.day < start.date(), t.n), else_=0)))
-        .where(t.kind == "r", t.day < end.date(), *scope).group_by(*grain, t.tag))
-    for unit, fld, procedure, channel, n, carried in by_channel:
-        channels, _ = out.setdefault((unit, fld, procedure), ({}, 0))
-        channels[channel] = (int(n or 0), int(carried or 0))
     past: dict[tuple, int] = {}
-    for unit, fld, procedure, n in session.execute(
-            select(*grain, func.sum(t.n)).where(t.kind == "d", t.day < today.date(), *scope).group_by(*grain)):
-        past[(unit, fld, procedure)] = int(n or 0)
-    d = Dossier
-    running = [func.coalesce(d.finished_at, d.closed_at).is_(None),
-               d.status.not_in(("cancelled", "awaiting_supplement"))]
-    d_grain = (d.unit_id, d.field, d.procedure_id)
-    # Today's deadlines already passed, received in the period's scope: read live, a range of
-    # ix_dossier_unended_deadline (a day's deadlines: counted here, not grouped by the database, and
-    # filtered by unit here, so that no planner prefers an index in the grain's order instead).
-    for unit, fld, procedure in session.execute(
-            select(*d_grain).where(d.original_deadline_at >= today, d.original_deadline_at < now,
-                                   d.received_at < end, *running)):
-        if unit_id is None or unit == unit_id:
-            past[(unit, fld, procedure)] = past.get((unit, fld, procedure), 0) + 1
-    # The dossiers dated at or after the end (none in a period running now, but for one dated ahead)
-    # are out of scope, yet in the tally's days of deadline: a range of ix_dossier_received_at, the
-    # rest decided here (so that no partial index of the dossiers in progress is walked for it).
-    for unit, fld, procedure, deadline, status, finished_at, closed_at in session.execute(
-            select(*d_grain, d.original_deadline_at, d.status, d.finished_at, d.closed_at)
-            .where(d.received_at >= end)):
-        if (finished_at is None and closed_at is None and status not in ("cancelled", "awaiting_supplement")
-                and deadline is not None and deadline < today and (unit_id is None or unit == unit_id)):
-            past[(unit, fld, procedure)] = past.get((unit, fld, procedure), 0) - 1
+    for part, unit, fld, procedure, channel, n, carried, deadline, status, ended in session.execute(parts):
+        key = (unit, fld, procedure)
+        if part == "r":
+            channels, _ = out.setdefault(key, ({}, 0))
+            channels[channel] = (int(n or 0), int(carried or 0))
+        elif part == "d":
+            past[key] = past.get(key, 0) + int(n or 0)
+        elif unit_id is not None and unit != unit_id:
+            continue
+        elif part == "t":
+            past[key] = past.get(key, 0) + int(n)
+        elif (ended is None and status not in ("cancelled", "awaiting_supplement") and deadline is not None
+              and deadline < today):
+            past[key] = past.get(key, 0) - 1
     for key, n in past.items():
         channels, _ = out.setdefault(key, ({}, 0))
         out[key] = (channels, n)
