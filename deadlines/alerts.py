@@ -54,19 +54,25 @@ def _dossier_alerts_filter(user: User):
     return None
 
 
-def visible_alerts_filter(user: User):
-    """SQL condition on Alert for the alerts ``user`` may see (None: none at all).
+def _visible_parts(user: User) -> list:
+    """The alerts ``user`` may see as disjoint SQL conditions on Alert ([True]: all of them).
 
     Besides the dossier alerts of their role, every user sees the reminders about the periods of the
     plan tasks an administrator linked them to (issue 17); supervisors and administrators see all.
-    """
+    The two never overlap (an alert has one subject: a dossier or a plan period)."""
     if user.role in ALL_ALERTS_ROLES:
-        return True
+        return [True]
     linked = Alert.plan_period_id.in_(
         select(PlanPeriod.id).join(PlanTaskUser, PlanTaskUser.task_id == PlanPeriod.task_id)
         .where(PlanTaskUser.user_id == user.id))
     dossier_cond = _dossier_alerts_filter(user)
-    return linked if dossier_cond is None else or_(dossier_cond, linked)
+    return [linked] if dossier_cond is None else [dossier_cond, linked]
+
+
+def visible_alerts_filter(user: User):
+    """SQL condition on Alert for the alerts ``user`` may see (None: none at all; True: all)."""
+    parts = _visible_parts(user)
+    return parts[0] if len(parts) == 1 else or_(*parts)
 
 
 def _acked(user_id: int):
@@ -97,22 +103,36 @@ def alerts_query(user: User, *, unread_only: bool = False, kind: str | None = No
     return stmt.order_by(Alert.created_at.desc(), Alert.id.desc())
 
 
-def count_alerts(session, user: User, *, unread_only: bool = False, kind: str | None = None) -> int:
-    cond = visible_alerts_filter(user)
-    if cond is None:
-        return 0
-    stmt = select(func.count(Alert.id))
-    if cond is not True:
-        stmt = stmt.where(cond)
-    if unread_only:
-        stmt = stmt.where(~_acked(user.id))
-    if kind:
-        stmt = stmt.where(Alert.kind == kind)
-    return session.scalar(stmt) or 0
+#: The header's badge counts a user's unread alerts up to this many, then says "hơn 1.000": a province's
+#: supervisor may have a hundred thousand, and every page shows the badge (issue 13).
+UNREAD_CAP = 1000
 
 
-def unread_count(session, user: User) -> int:
-    return count_alerts(session, user, unread_only=True)
+def count_alerts(session, user: User, *, unread_only: bool = False, kind: str | None = None,
+                 cap: int | None = None) -> int:
+    """The alerts ``user`` sees (``unread_only``: not acknowledged by them); with ``cap``, exact up to
+    ``cap`` and ``cap + 1`` beyond (no more rows are read). One count per part of what the user sees
+    (_visible_parts), each served by its own index: as one OR, PostgreSQL filters every alert."""
+    total = 0
+    for cond in _visible_parts(user):
+        stmt = select(Alert.id)
+        if cond is not True:
+            stmt = stmt.where(cond)
+        if unread_only:
+            stmt = stmt.where(~_acked(user.id))
+        if kind:
+            stmt = stmt.where(Alert.kind == kind)
+        if cap is not None:
+            stmt = stmt.limit(cap + 1 - total)
+        total += session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        if cap is not None and total > cap:
+            return cap + 1
+    return total
+
+
+def unread_count(session, user: User, cap: int | None = None) -> int:
+    """The user's unread alerts: exact up to ``cap`` (default :data:`UNREAD_CAP`), ``cap + 1`` beyond."""
+    return count_alerts(session, user, unread_only=True, cap=UNREAD_CAP if cap is None else cap)
 
 
 def acknowledge(session, user: User, alert_ids, now: datetime) -> int:

@@ -37,6 +37,7 @@ from tthc.errors import api_error
 from tthc.extensions import db
 from tthc.models import Dossier, Unit
 from tthc.params import MAX_PAGE, parse_filter_id, parse_id, parse_int, parse_page
+from tthc.templating import format_number
 from tthc.reports import periods, tally
 from tthc.reports.queries import NO_UNIT_LABEL, summary_tables
 
@@ -452,7 +453,8 @@ def api_list_alerts():
 
 
 def unread_alert_count() -> int:
-    """Unread alerts of the logged-in user (0 when anonymous); computed once per request."""
+    """Unread alerts of the logged-in user (0 when anonymous), exact up to UNREAD_CAP, UNREAD_CAP + 1
+    beyond; computed once per request."""
     if not current_user.is_authenticated:
         return 0
     if "unread_alert_count" not in g:
@@ -460,9 +462,17 @@ def unread_alert_count() -> int:
     return g.unread_alert_count
 
 
+def unread_alert_label() -> str:
+    """The unread count as the badge shows it: ``12``, ``1.000``, or ``hơn 1.000`` beyond the cap."""
+    from deadlines import alerts
+
+    n = unread_alert_count()
+    return f"hơn {format_number(alerts.UNREAD_CAP)}" if n > alerts.UNREAD_CAP else format_number(n)
+
+
 def init_app(app) -> None:
-    """Jinja globals for base.html: ``unread_alert_count()`` and the alert labels."""
-    app.jinja_env.globals.update(unread_alert_count=unread_alert_count,
+    """Jinja globals for base.html: ``unread_alert_count()``, ``unread_alert_label()``, the alert labels."""
+    app.jinja_env.globals.update(unread_alert_count=unread_alert_count, unread_alert_label=unread_alert_label,
                                  ALERT_LABELS={**ALERT_LABELS, **PLAN_ALERT_LABELS})
 
 

@@ -239,6 +239,35 @@ def test_inbox_shows_the_unit_alerts_and_acknowledging_lowers_the_unread_count(a
     assert client.post("/alerts/ack", data={"alert_id": ids[2]}).status_code == 400
 
 
+def test_the_unread_badge_counts_up_to_its_cap_and_says_more_beyond(app, client, auth, dash, monkeypatch):
+    """Every page shows the badge, so it never counts a province's hundred thousand alerts (issue 13)."""
+    from deadlines import alerts
+    from tthc.models import Unit
+
+    _scan(app)
+    with app.app_context():
+        sup = make_user(db.session, role="supervisor", username="badge-sup")
+        db.session.commit()
+        total = alerts.count_alerts(db.session, sup, unread_only=True)
+        assert total > 3
+        assert alerts.count_alerts(db.session, sup, unread_only=True, cap=total) == total
+        assert alerts.count_alerts(db.session, sup, unread_only=True, cap=2) == 3
+        unit = dash["units"][0]
+        handler = make_user(db.session, role="handler", username="badge-handler", unit=db.session.get(Unit, unit.id))
+        db.session.commit()
+        handler_total = alerts.count_alerts(db.session, handler, unread_only=True)
+        assert 0 < handler_total < total
+        assert alerts.count_alerts(db.session, handler, unread_only=True, cap=1) == 2
+    auth.login("supervisor", username="badge-sup")
+    html = client.get("/alerts").get_data(as_text=True)
+    assert f'id="unread-count">{total} chưa xem' in html
+    monkeypatch.setattr(alerts, "UNREAD_CAP", 2)
+    html = client.get("/alerts").get_data(as_text=True)
+    assert 'id="unread-count">hơn 2 chưa xem' in html
+    assert 'title="Cảnh báo chưa xem">hơn 2 cảnh báo</a>' in html  # the header's badge
+    assert f"({total} cảnh báo)" in html  # the inbox's pager still counts them all
+
+
 def test_api_lists_the_token_users_alerts(app, client, dash):
     _scan(app)
     with app.app_context():
