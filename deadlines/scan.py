@@ -126,7 +126,7 @@ CLOCK_KINDS = tuple(k for k, rule in lifecycle.WATCH_RULES.items() if _reads_clo
 #: The kinds whose flag the writer stores (the rule reads the dossier's own columns only).
 WRITER_KINDS = tuple(k for k in ALERT_KINDS if k not in CLOCK_KINDS)
 
-#: The values a column of a rule's ``In`` can hold, so that "not in these" is "in the others", a
+#: The values a column of a rule's ``In`` can hold, so that "not in these" is "one of the others", each a
 #: seek (the writer assigns the status from this vocabulary only: tests/test_architecture.py).
 _DOMAINS = {"status": lifecycle.STATUSES}
 _INVERSE = {"<": operator.ge, "<=": operator.gt, ">": operator.le, ">=": operator.lt}
@@ -142,7 +142,10 @@ def _negations(part, th: lifecycle.Thresholds, not_null: set[str]) -> list:
     if isinstance(part, lifecycle.In):
         others = [v for v in _DOMAINS[part.col.name] if v not in part.values]
         column = getattr(Dossier, part.col.name)
-        out = [column.in_(others)] if others else []
+        # One equality each, not one IN: an equality on the index's second column is always a seek,
+        # whereas PostgreSQL, told by statistics taken before any flag was on that "flag on" is one
+        # row, filters an IN instead of seeking it and reads every flagged dossier (95 ms a pass).
+        out = [column == v for v in others]
         return out + ([column.is_(None)] if _nullable(part.col.name) else [])
     if isinstance(part, lifecycle.IsFalse):
         column = getattr(Dossier, part.col.name)
