@@ -150,3 +150,34 @@ def test_each_clear_seeks_its_status_even_when_statistics_say_no_flag_is_on(db_s
             cond = re.search(r"Index Cond: ([^|]*)", plan)
             assert cond and "status" in cond.group(1), (statement, plan)
     db_session.rollback()
+
+
+def test_the_alerts_of_a_first_pass_are_inserted_without_reading_the_alert_table(db_session):
+    """ON CONFLICT keeps alerts unique. A NOT EXISTS on the alerts besides made PostgreSQL, with the
+    statistics of an empty alert table (a first pass after a deploy), scan the alerts the INSERT was
+    adding once per dossier: quadratic, 194 s for the 52,610 overdue dossiers of 1M."""
+    _grid(db_session)
+    db_session.commit()
+    conn = db_session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE alert")
+    inserts = []
+
+    def capture(conn_, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO ALERT") and "FROM dossier" in statement:
+            inserts.append((statement, parameters))
+
+    event.listen(conn, "before_cursor_execute", capture)
+    try:
+        run_scan(db_session, NOW, cal=calendar_for(db_session))
+    finally:
+        event.remove(conn, "before_cursor_execute", capture)
+    bulk = [(st, p) for st, p in inserts if "flag_" in st.split("WHERE", 1)[1]]
+    assert bulk, inserts  # "finished late" is always inserted from its flag
+    explain = "EXPLAIN QUERY PLAN " if conn.dialect.name == "sqlite" else "EXPLAIN "
+    for statement, params in bulk:
+        plan = [str(r[-1] if conn.dialect.name == "sqlite" else r[0]) for r in conn.exec_driver_sql(explain + statement, params)]
+        reads = [line for line in plan if re.search(r"\balert\b", line) and not line.strip().startswith("Insert on alert")
+                 and "Conflict" not in line]
+        assert not reads, (statement, plan)
+    db_session.rollback()
