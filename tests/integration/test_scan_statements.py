@@ -80,11 +80,16 @@ def test_the_flags_the_scan_leaves_alone_are_the_writers():
 
 
 def _scan_updates(session) -> list[tuple[str, object]]:
+    return _pass_statements(session, lambda st: st.lstrip().upper().startswith("UPDATE DOSSIER"))
+
+
+def _pass_statements(session, keep) -> list[tuple[str, object]]:
+    """The (statement, parameters) a pass at NOW sends for which ``keep(statement)`` holds."""
     statements = []
     conn = session.connection()
 
     def capture(conn_, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("UPDATE DOSSIER"):
+        if keep(statement):
             statements.append((statement, parameters))
 
     event.listen(conn, "before_cursor_execute", capture)
@@ -161,17 +166,8 @@ def test_the_alerts_of_a_first_pass_are_inserted_without_reading_the_alert_table
     conn = db_session.connection()
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("ANALYZE alert")
-    inserts = []
-
-    def capture(conn_, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("INSERT INTO ALERT") and "FROM dossier" in statement:
-            inserts.append((statement, parameters))
-
-    event.listen(conn, "before_cursor_execute", capture)
-    try:
-        run_scan(db_session, NOW, cal=calendar_for(db_session))
-    finally:
-        event.remove(conn, "before_cursor_execute", capture)
+    inserts = _pass_statements(
+        db_session, lambda st: st.lstrip().upper().startswith("INSERT INTO ALERT") and "FROM dossier" in st)
     bulk = [(st, p) for st, p in inserts if "flag_" in st.split("WHERE", 1)[1]]
     assert bulk, inserts  # "finished late" is always inserted from its flag
     explain = "EXPLAIN QUERY PLAN " if conn.dialect.name == "sqlite" else "EXPLAIN "
