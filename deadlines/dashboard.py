@@ -25,7 +25,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
-from deadlines import lifecycle
+from deadlines import alerts, lifecycle
 from deadlines.alerts import acknowledge, acknowledge_all, alerts_query, count_alerts, unread_count
 from deadlines.lifecycle import RUNNING_STATUSES
 from deadlines.scan import ALERT_KINDS, ALERT_LABELS, sql_condition
@@ -37,9 +37,9 @@ from tthc.errors import api_error
 from tthc.extensions import db
 from tthc.models import Dossier, Unit
 from tthc.params import MAX_PAGE, parse_filter_id, parse_id, parse_int, parse_page
-from tthc.templating import format_number
 from tthc.reports import periods, tally
 from tthc.reports.queries import NO_UNIT_LABEL, summary_tables
+from tthc.templating import format_number
 
 bp = Blueprint("watch", __name__)
 api_alerts_bp = Blueprint("api_alerts", __name__, url_prefix="/api/v1")
@@ -188,21 +188,15 @@ def build_dashboard(session, now: datetime, *, due_soon_until: datetime, unit_id
 
     # On-time rate over the last `months` reporting periods: the finished dossiers by half-month of
     # result, from the tally (tthc/reports/tally.py: a few hundred rows, not every dossier of a year).
-    month_rows = []
     recent = previous_periods(now.date(), months, scheme)
+    month_rows = [Row(period.first_day, period_label(period)) for period in recent]
     by_half = tally.finished_by_half_month(session, recent[0].first_day, recent[-1].end.date(), unit_id)
-    for period in recent:
-        row = Row(period.first_day, period_label(period))
-        for half, counts in by_half.items():
-            if period.first_day <= half < period.end.date():
-                for classification, n in counts.items():
-                    if classification == "early":
-                        row.early += n
-                    elif classification == "late":
-                        row.late += n
-                    else:  # on_time, and no-limit dossiers (always on time)
-                        row.on_time += n
-        month_rows.append(row)
+    for half, counts in by_half.items():  # each half-month lies in one period
+        row = next(r for r, p in zip(month_rows, recent) if p.first_day <= half < p.end.date())
+        row.early += counts.get("early", 0)
+        row.late += counts.get("late", 0)
+        # on_time, and no-limit dossiers (classification None: always on time)
+        row.on_time += sum(n for classification, n in counts.items() if classification not in ("early", "late"))
 
     list_cols = (Dossier.code, Dossier.applicant_name, Dossier.field, Dossier.unit_id, Dossier.deadline_at,
                  Dossier.status, Dossier.extended)
@@ -464,8 +458,6 @@ def unread_alert_count() -> int:
 
 def unread_alert_label() -> str:
     """The unread count as the badge shows it: ``12``, ``1.000``, or ``hơn 1.000`` beyond the cap."""
-    from deadlines import alerts
-
     n = unread_alert_count()
     return f"hơn {format_number(alerts.UNREAD_CAP)}" if n > alerts.UNREAD_CAP else format_number(n)
 
