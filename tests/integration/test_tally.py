@@ -339,3 +339,22 @@ def test_flask_deadlines_scan_compacts_the_tally_after_its_pass(app, db_session)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(DossierTally)) == len(kept)
         assert _tally_rows(db.session) == kept
+
+
+@pytest.mark.parametrize("scheme", [periods.DECREE_09, periods.CALENDAR])
+def test_the_dashboards_chart_counts_each_periods_finished_dossiers_by_classification(db_session, scheme):
+    from deadlines.dashboard import build_dashboard, previous_periods
+
+    rows = _build(db_session, 16, n=150)
+    now = datetime(2026, 3, 20, 10, 0)
+    data = build_dashboard(db_session, now, due_soon_until=now + timedelta(days=3), months=4, scheme=scheme)
+    recent = previous_periods(now.date(), 4, scheme)
+    assert [m.key for m in data.months] == [p.first_day for p in recent]
+    for month, period in zip(data.months, recent):
+        done = [d for d in rows if d.finished_at is not None and d.status in ("finished", "handed_over")
+                and period.start <= d.finished_at < period.end]
+        expected = (sum(d.classification == "early" for d in done),
+                    sum(d.classification not in ("early", "late") for d in done),
+                    sum(d.classification == "late" for d in done))
+        assert (month.early, month.on_time, month.late) == expected, period
+    assert sum(m.finished for m in data.months) > 20
