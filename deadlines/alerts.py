@@ -24,13 +24,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
 from deadlines.lifecycle import OPEN_STATUSES
 from deadlines.scan import ALERT_LABELS
-from tthc import audit
-from tthc.models import Alert, AlertAck, Dossier, Plan, PlanPeriod, PlanTask, PlanTaskUser, User
+from tthc import alert_clock, audit
+from tthc.models import Alert, AlertAck, AlertWatermark, Dossier, Plan, PlanPeriod, PlanTask, PlanTaskUser, User
 from tthc.params import parse_id
 
 log = logging.getLogger(__name__)
@@ -54,29 +56,58 @@ def _dossier_alerts_filter(user: User):
     return None
 
 
-def _visible_parts(user: User) -> list:
-    """The alerts ``user`` may see as disjoint SQL conditions on Alert ([True]: all of them).
+def _visible_parts(user: User) -> list[tuple[object, bool]]:
+    """The alerts ``user`` may see as disjoint SQL conditions on Alert ([True]: all of them), each with
+    whether the user's watermark covers it (AlertWatermark, tthc/alert_clock.py).
 
     Besides the dossier alerts of their role, every user sees the reminders about the periods of the
     plan tasks an administrator linked them to (issue 17); supervisors and administrators see all.
-    The two never overlap (an alert has one subject: a dossier or a plan period)."""
+    The two never overlap (an alert has one subject: a dossier or a plan period). The watermark covers
+    what the user sees by role and unit: that changes only when an alert moves to another unit (it is
+    stamped anew) or the user's role or unit changes (the watermark is then not read). It does not cover
+    the linked reminders, which a new link shows at once; they are a few a year."""
     if user.role in ALL_ALERTS_ROLES:
-        return [True]
+        return [(True, True)]
     linked = Alert.plan_period_id.in_(
         select(PlanPeriod.id).join(PlanTaskUser, PlanTaskUser.task_id == PlanPeriod.task_id)
         .where(PlanTaskUser.user_id == user.id))
     dossier_cond = _dossier_alerts_filter(user)
-    return [linked] if dossier_cond is None else [dossier_cond, linked]
+    return [(linked, False)] if dossier_cond is None else [(dossier_cond, True), (linked, False)]
 
 
 def visible_alerts_filter(user: User):
     """SQL condition on Alert for the alerts ``user`` may see (None: none at all; True: all)."""
-    parts = _visible_parts(user)
+    parts = [cond for cond, _ in _visible_parts(user)]
     return parts[0] if len(parts) == 1 else or_(*parts)
 
 
 def _acked(user_id: int):
     return exists().where(AlertAck.alert_id == Alert.id, AlertAck.user_id == user_id)
+
+
+def _same_view(user: User):
+    """The watermark row of ``user`` computed for the role and unit they have now."""
+    return and_(AlertWatermark.user_id == user.id, AlertWatermark.role == user.role,
+                AlertWatermark.unit_id.is_(None) if user.unit_id is None else AlertWatermark.unit_id == user.unit_id)
+
+
+def _watermark(user: User):
+    """The user's watermark as a scalar subquery (0 without one): read in the badge's own statement."""
+    return func.coalesce(select(AlertWatermark.acked_through).where(_same_view(user)).scalar_subquery(), 0)
+
+
+def _unread_parts(user: User) -> list:
+    """The user's unread alerts as disjoint SQL conditions: not acknowledged by them and, where the
+    watermark covers the part, above it. The watermark changes no answer (every alert of the part at
+    or below it carries the user's acknowledgement); it lets the badge read only the alerts above it,
+    through the index of the part's range (ix_alert_seq, ix_alert_unit_seq, ix_alert_kind_seq)."""
+    out = []
+    for cond, watermarked in _visible_parts(user):
+        terms = [] if cond is True else [cond]
+        if watermarked:
+            terms.append(Alert.seq > _watermark(user))
+        out.append(and_(*terms, ~_acked(user.id)))
+    return out
 
 
 def alerts_query(user: User, *, unread_only: bool = False, kind: str | None = None):
@@ -94,10 +125,11 @@ def alerts_query(user: User, *, unread_only: bool = False, kind: str | None = No
             .outerjoin(PlanPeriod, PlanPeriod.id == Alert.plan_period_id)
             .outerjoin(PlanTask, PlanTask.id == PlanPeriod.task_id)
             .outerjoin(Plan, Plan.id == PlanTask.plan_id))
-    if cond is not True:
-        stmt = stmt.where(cond)
     if unread_only:
-        stmt = stmt.where(~acked)
+        parts = _unread_parts(user)
+        stmt = stmt.where(parts[0] if len(parts) == 1 else or_(*parts))
+    elif cond is not True:
+        stmt = stmt.where(cond)
     if kind:
         stmt = stmt.where(Alert.kind == kind)
     return stmt.order_by(Alert.created_at.desc(), Alert.id.desc())
@@ -113,13 +145,12 @@ def count_alerts(session, user: User, *, unread_only: bool = False, kind: str | 
     """The alerts ``user`` sees (``unread_only``: not acknowledged by them); with ``cap``, exact up to
     ``cap`` and ``cap + 1`` beyond (no more rows are read). One count per part of what the user sees
     (_visible_parts), each served by its own index: as one OR, PostgreSQL filters every alert."""
+    parts = _unread_parts(user) if unread_only else [cond for cond, _ in _visible_parts(user)]
     total = 0
-    for cond in _visible_parts(user):
+    for cond in parts:
         stmt = select(Alert.id)
         if cond is not True:
             stmt = stmt.where(cond)
-        if unread_only:
-            stmt = stmt.where(~_acked(user.id))
         if kind:
             stmt = stmt.where(Alert.kind == kind)
         if cap is not None:
@@ -135,6 +166,12 @@ def unread_count(session, user: User, cap: int | None = None) -> int:
     return count_alerts(session, user, unread_only=True, cap=UNREAD_CAP if cap is None else cap)
 
 
+def _record(session, user: User, acked: list[int]) -> None:
+    if acked:
+        audit.record(session, "acknowledge", "alert", acked[0] if len(acked) == 1 else None, user=user,
+                     after={"alert_ids": acked[:500], "count": len(acked)})
+
+
 def acknowledge(session, user: User, alert_ids, now: datetime) -> int:
     """Acknowledge the given alerts (those the user may see and has not acknowledged yet)."""
     cond = visible_alerts_filter(user)
@@ -143,27 +180,75 @@ def acknowledge(session, user: User, alert_ids, now: datetime) -> int:
     ids = [i for i in map(parse_id, alert_ids) if i is not None]  # out-of-range ids: unknown, never an overflow
     if not ids:
         return 0
-    stmt = select(Alert.id).where(Alert.id.in_(ids), ~_acked(user.id))
-    if cond is not True:
-        stmt = stmt.where(cond)
-    todo = session.scalars(stmt).all()
+    todo = []
+    for start in range(0, len(ids), 500):  # a bounded IN: SQLite refuses a statement of 32,767 parameters
+        stmt = select(Alert.id).where(Alert.id.in_(ids[start:start + 500]), ~_acked(user.id))
+        if cond is not True:
+            stmt = stmt.where(cond)
+        todo += session.scalars(stmt).all()
     for alert_id in todo:
         session.add(AlertAck(alert_id=alert_id, user_id=user.id, acknowledged_at=now))
-    if todo:
-        audit.record(session, "acknowledge", "alert", todo[0] if len(todo) == 1 else None, user=user,
-                     after={"alert_ids": list(todo)[:500], "count": len(todo)})
+    _record(session, user, todo)
     session.flush()
+    if todo:
+        advance_watermark(session, user)
     return len(todo)
 
 
 def acknowledge_all(session, user: User, now: datetime) -> int:
+    """Acknowledge every alert the user sees, in one INSERT ... SELECT (a supervisor's may be 120,000)."""
     cond = visible_alerts_filter(user)
     if cond is None:
         return 0
-    stmt = select(Alert.id).where(~_acked(user.id))
+    sel = select(Alert.id, literal(user.id), literal(now)).where(~_acked(user.id))
+    if cond is not True:
+        sel = sel.where(cond)
+    dialect = session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):  # a second click meanwhile: its rows are skipped, not an error
+        dml = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = dml(AlertAck).from_select(["alert_id", "user_id", "acknowledged_at"], sel).on_conflict_do_nothing()
+    else:  # pragma: no cover
+        stmt = insert(AlertAck).from_select(["alert_id", "user_id", "acknowledged_at"], sel)
+    acked = sorted(session.execute(stmt.returning(AlertAck.alert_id)).scalars())
+    _record(session, user, acked)
+    session.flush()
+    advance_watermark(session, user)  # also when nothing was left: it sets a watermark never set yet
+    return len(acked)
+
+
+def advance_watermark(session, user: User) -> int:
+    """Move the user's watermark up to just below the first alert they see by role and unit without
+    their acknowledgement (to the clock's value when there is none), and return it.
+
+    The clock is read under its share lock first (tthc/alert_clock.py), so no alert stamped at or below
+    the value is still in flight. The row records the role and unit it was computed for; an upsert
+    replaces one of another role or unit, and otherwise only raises it: two acknowledgements of the
+    same user at once each write a true watermark, and the higher one stays."""
+    watermarked = [cond for cond, covered in _visible_parts(user) if covered]
+    if not watermarked:
+        return 0
+    cond = watermarked[0]
+    through = session.scalar(select(_watermark(user)))
+    clock = alert_clock.read_for_watermark(session)
+    if clock <= through:
+        return through
+    stmt = select(Alert.seq).where(Alert.seq > through, Alert.seq <= clock, ~_acked(user.id))
     if cond is not True:
         stmt = stmt.where(cond)
-    return acknowledge(session, user, session.scalars(stmt).all(), now)
+    first = session.scalar(stmt.order_by(Alert.seq).limit(1))
+    new = clock if first is None else first - 1
+    if new <= through:
+        return through
+    dialect = session.get_bind().dialect.name
+    dml = pg_insert if dialect == "postgresql" else sqlite_insert
+    row = dml(AlertWatermark).values(user_id=user.id, role=user.role, unit_id=user.unit_id, acked_through=new)
+    table = AlertWatermark.__table__.c
+    session.execute(row.on_conflict_do_update(
+        index_elements=[AlertWatermark.user_id],
+        set_={"role": row.excluded.role, "unit_id": row.excluded.unit_id, "acked_through": row.excluded.acked_through},
+        where=or_(table.role != row.excluded.role, table.unit_id.is_distinct_from(row.excluded.unit_id),
+                  table.acked_through < row.excluded.acked_through)))
+    return new
 
 
 # -- digest e-mail --------------------------------------------------------------------------------
@@ -293,4 +378,4 @@ def mail_daily_digest(session, now: datetime, config) -> int:
 
 
 __all__ = ["visible_alerts_filter", "alerts_query", "count_alerts", "unread_count", "acknowledge",
-           "acknowledge_all", "mail_newly_overdue", "mail_daily_digest"]
+           "acknowledge_all", "advance_watermark", "mail_newly_overdue", "mail_daily_digest"]

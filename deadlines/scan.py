@@ -47,6 +47,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from deadlines import lifecycle
 from deadlines.lifecycle import FINISHED_STATUSES  # noqa: F401  (re-exported)
 from deadlines.workdays import WorkCalendar
+from tthc import alert_clock
 from tthc.models import Alert, Dossier, ScanRun
 
 #: The kinds of alert, in display order; each has a ``flag_<kind>`` column on Dossier.
@@ -333,6 +334,8 @@ def run_scan(session, now: datetime, *, cal: WorkCalendar | None = None, kind: s
         ).where(*where)
         new_alerts[k] = _insert_ignoring_duplicates(session, sel)
     seeks_only(session, False)
+    if any(new_alerts.values()):
+        alert_clock.stamp_new_alerts(session)  # only a pass that raised alerts writes the clock
 
     run.counts = {
         "flagged": flagged,

@@ -20,7 +20,8 @@ from deadlines.due_dates import EVENT_TYPES, Event, Limit
 from deadlines.lifecycle import OPEN_STATUSES
 from deadlines.offdays import Override, build_calendar
 from deadlines.workdays import OfficeHours, WorkCalendar
-from tthc.models import Alert, CalendarOverride, Dossier, DossierEvent, DossierHandover, User
+from tthc import alert_clock
+from tthc.models import UNSEQUENCED, Alert, CalendarOverride, Dossier, DossierEvent, DossierHandover, User
 
 
 def office_hours() -> OfficeHours:
@@ -147,8 +148,12 @@ def _write_life(session, dossier: Dossier, cal: WorkCalendar) -> lifecycle.Life:
     holder = dossier.current_unit_id if dossier.current_unit_id is not None else dossier.unit_id
     if dossier.id is not None and holder != holder_before:
         # Alerts follow the dossier: the unit now holding it sees them, the previous one no longer does.
-        session.execute(update(Alert).where(Alert.dossier_id == dossier.id).values(unit_id=holder)
-                        .execution_options(synchronize_session="fetch"))
+        # Moved alerts are new to the unit's handlers: stamped anew, above their watermarks.
+        moved = session.execute(update(Alert).where(Alert.dossier_id == dossier.id)
+                                .values(unit_id=holder, seq=UNSEQUENCED)
+                                .execution_options(synchronize_session="fetch"))
+        if moved.rowcount:
+            alert_clock.stamp_new_alerts(session)
     return life
 
 

@@ -22,6 +22,7 @@ from typing import Any, Optional
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -673,6 +674,11 @@ class DeskContact(db.Model):
     officer: Mapped[Optional[User]] = relationship()
 
 
+#: The seq of an alert its transaction has not stamped yet (tthc/alert_clock.py): above every
+#: watermark, so an alert some path forgot to stamp is read by every badge, never hidden.
+UNSEQUENCED = 1 << 62
+
+
 class Alert(db.Model):
     """One alert per subject and kind, never duplicated.
 
@@ -688,10 +694,13 @@ class Alert(db.Model):
     plan_period_id: Mapped[Optional[int]] = mapped_column(ForeignKey("plan_period.id", ondelete="CASCADE"),
                                                           index=True)
     kind: Mapped[str] = mapped_column(String(32))
-    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("unit.id"), index=True)
+    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("unit.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     scan_run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("scan_run.id"))
     emailed_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    # The alerts' clock reading when the alert was raised or last moved to another unit
+    # (tthc/alert_clock.py); UNSEQUENCED until its transaction stamps it, above every watermark.
+    seq: Mapped[int] = mapped_column(BigInteger, default=UNSEQUENCED, server_default=str(UNSEQUENCED))
 
     dossier: Mapped[Optional[Dossier]] = relationship()
     plan_period: Mapped[Optional["PlanPeriod"]] = relationship()
@@ -701,7 +710,33 @@ class Alert(db.Model):
         UniqueConstraint("dossier_id", "kind", name="uq_alert_dossier_kind"),
         UniqueConstraint("plan_period_id", "kind", name="uq_alert_plan_period_kind"),
         CheckConstraint("(dossier_id IS NULL) <> (plan_period_id IS NULL)", name="one_subject"),
+        # The unread badge's ranges above a user's watermark, one per way of seeing alerts
+        # (deadlines.alerts._visible_parts): all of them, a unit's, the desk's kind.
+        Index("ix_alert_seq", "seq"),
+        Index("ix_alert_unit_seq", "unit_id", "seq"),
+        Index("ix_alert_kind_seq", "kind", "seq"),
     )
+
+
+class AlertClock(db.Model):
+    """One row: the alerts' clock. Every transaction that raises alerts or moves them to another unit
+    advances it and stamps those alerts with its value, holding the row's lock until it commits; a
+    user's watermark is read under that lock (tthc/alert_clock.py)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+class AlertWatermark(db.Model):
+    """How far a user's acknowledgements reach without a gap: every alert they see by ``role`` and
+    ``unit_id`` whose seq is at most ``acked_through`` carries their acknowledgement, so the unread
+    badge reads only the alerts above it (deadlines/alerts.py, issue 13). It holds only while the user
+    keeps that role and unit (what they see changes with them): otherwise it is not read."""
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[Optional[int]] = mapped_column(Integer)
+    acked_through: Mapped[int] = mapped_column(BigInteger)
 
 
 class AlertAck(db.Model):

@@ -15,6 +15,7 @@ from sqlalchemy import and_, exists, insert, literal, null, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from tthc import alert_clock
 from tthc.models import Alert, PlanPeriod, PlanProgress
 from tthc.plans.services import refresh_due_dates
 
@@ -52,5 +53,7 @@ def raise_reminders(session, now: datetime) -> dict[str, int]:
         sel = select(PlanPeriod.id, literal(kind), null(), literal(now)).where(
             rule, unreported, ~exists().where(Alert.plan_period_id == PlanPeriod.id, Alert.kind == kind))
         counts[kind] = _insert(session, sel)
+    if any(counts.values()):
+        alert_clock.stamp_new_alerts(session)
     session.flush()
     return counts
