@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/pages.py [--sqlite URL] [--pg URL] [--only sqlite|postgresql]
                                     [--n 1000000] [--open 100000] [--requests 15]
+                                    [--alerts as-is|none|unread|acknowledged]
 
 Seeds each database with ``bench/seed.py`` when it has fewer than ``--n`` dossiers (or
 reuses it: defaults /work/benchdata/pages-1m.sqlite and the PostgreSQL database
@@ -13,6 +14,13 @@ rounds, so that the machine's load (a shared 2-core machine) falls on every page
 each page's median is printed with its ratio to ``/dossiers/<code>`` (an indexed look-up
 of one dossier) measured in the same run, and the rows it matched (the list's count, as
 the page shows it, and the rows on the page), so that a fast empty answer cannot pass.
+
+Every page shows the header's unread-alert count, so the alert tables weigh on every page:
+``--alerts`` sets them before timing. ``none``: no alert (as seeded); ``unread``: the scan's
+first pass at now has raised its alerts (120,000 at 1M) and nobody has acknowledged any;
+``acknowledged``: each bench user has then acknowledged all of theirs through the inbox's
+service (deadlines.alerts.acknowledge_all), the steady state of a department that works its
+inbox. The state is printed with each user's badge.
 
 Acceptance (issue 13, both databases): search by code and by phone digits at most 3x
 ``/dossiers/<code>``, by a common name at most 5x; the handler's list and the overdue
@@ -87,6 +95,49 @@ def _users(session) -> dict[str, int]:
         session.commit()
         ids[role] = user.id
     return ids
+
+
+def set_alert_state(url: str, state: str) -> None:
+    """Put the alert tables in ``state`` (see the module docstring) and print what they hold."""
+    from sqlalchemy import delete
+
+    from config import TestingConfig
+    from deadlines.alerts import acknowledge_all, unread_count
+    from deadlines.scan import run_scan
+    from deadlines.store import calendar_for
+    from tthc import create_app
+    from tthc.clock import now as clock_now
+    from tthc.extensions import db
+    from tthc.models import Alert, AlertAck, AlertWatermark, User
+
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
+    with app.app_context():
+        s = db.session
+        ids = _users(s)
+        if state != "as-is":
+            s.execute(delete(AlertWatermark))
+            s.execute(delete(AlertAck))
+            if state == "none":
+                s.execute(delete(Alert))
+            s.commit()
+        if state in ("unread", "acknowledged") and not s.scalar(select(func.count(Alert.id))):
+            t0 = time.perf_counter()
+            run = run_scan(s, clock_now(), cal=calendar_for(s), kind="bench")
+            s.commit()
+            print(f"scan's first pass: {run.counts['total_new_alerts']} alerts in {time.perf_counter() - t0:.1f} s",
+                  flush=True)
+        if state == "acknowledged":
+            for role, user_id in ids.items():
+                t0 = time.perf_counter()
+                n = acknowledge_all(s, s.get(User, user_id), clock_now())
+                s.commit()
+                print(f"bench-{role} acknowledged {n} alerts in {time.perf_counter() - t0:.1f} s", flush=True)
+        alerts = s.scalar(select(func.count(Alert.id)))
+        acks = s.scalar(select(func.count()).select_from(AlertAck))
+        badges = ", ".join(f"bench-{role} {unread_count(s, s.get(User, user_id))}" for role, user_id in ids.items())
+        print(f"alerts: {state}: {alerts} alerts, {acks} acknowledgements; unread badges: {badges}", flush=True)
+        s.remove()
+        db.engine.dispose()
 
 
 def _matched(html: str) -> str:
@@ -250,14 +301,18 @@ def main(argv=None) -> int:
     parser.add_argument("--requests", type=int, default=15)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--plans", action="store_true", help="print the query plan of each page's statements")
+    parser.add_argument("--alerts", choices=("as-is", "none", "unread", "acknowledged"), default="as-is",
+                        help="the alert tables' state before timing (every page shows the unread badge)")
     args = parser.parse_args(argv)
     ok = True
     for name, url in (("sqlite", args.sqlite), ("postgresql", args.pg)):
         if args.only and args.only != name:
             continue
         prepare(url, args.n, args.open_n)
+        set_alert_state(url, args.alerts)
         rows = bench_one(url, args.requests, args.seed, args.plans)
-        ok &= report(f"{name}: {url}  ({args.requests} warm requests per page, median server time)", rows,
+        ok &= report(f"{name}: {url}  ({args.requests} warm requests per page, median server time; "
+                     f"alerts {args.alerts})", rows,
                      name == "sqlite")
     print("\nacceptance:", "met" if ok else "NOT met")
     return 0 if ok else 1

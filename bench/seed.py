@@ -46,7 +46,7 @@ from deadlines.offdays import build_calendar  # noqa: E402
 from tthc.extensions import db  # noqa: E402
 from tthc import search  # noqa: E402
 from tthc.reports import tally  # noqa: E402
-from tthc.models import Dossier, DossierEvent, Procedure, Unit  # noqa: E402
+from tthc.models import Alert, Dossier, DossierEvent, Procedure, Unit  # noqa: E402
 from tthc.text import fold  # noqa: E402
 
 AGENCY_CODE = "000.00.31.H49"
@@ -402,27 +402,23 @@ def bring_up_to_date(engine: Engine, echo=print) -> None:
                     ddl = str(CreateColumn(col).compile(dialect=conn.dialect)).replace(" NOT NULL", "")
                     echo(f"adding column {table.name}.{col.name}")
                     conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN {ddl}')
-        # The dossier table's indexes as the models have them now: drop the ones they no longer
-        # have (or have with other columns), create the missing ones.
-        wanted = {index.name: index for index in Dossier.__table__.indexes}
-        for ix in inspector.get_indexes("dossier"):
-            if ix.get("unique") or ix["name"] == search.TRGM_INDEX:
-                continue
-            index = wanted.get(ix["name"])
-            if index is None or [c.name for c in index.columns] != ix["column_names"]:
-                echo(f"dropping index {ix['name']} ...")
-                conn.exec_driver_sql(f'DROP INDEX "{ix["name"]}"')
-        existing = {ix["name"] for ix in inspect(conn).get_indexes("dossier")}
-        for name, index in wanted.items():
-            if name not in existing:
-                echo(f"creating index {name} ...")
-                index.create(conn)
-        # The events' indexes the models have and the database lacks (the reports' partial index).
-        existing = {ix["name"] for ix in inspect(conn).get_indexes("dossier_event")}
-        for index in DossierEvent.__table__.indexes:
-            if index.name not in existing:
-                echo(f"creating index {index.name} ...")
-                index.create(conn)
+        # The indexes of the tables the pages read, as the models have them now: drop the ones they
+        # no longer have (or have with other columns), create the missing ones.
+        for model in (Dossier, DossierEvent, Alert):
+            table = model.__table__
+            wanted = {index.name: index for index in table.indexes}
+            for ix in inspector.get_indexes(table.name):
+                if ix.get("unique") or ix["name"] == search.TRGM_INDEX:
+                    continue
+                index = wanted.get(ix["name"])
+                if index is None or [c.name for c in index.columns] != ix["column_names"]:
+                    echo(f"dropping index {ix['name']} ...")
+                    conn.exec_driver_sql(f'DROP INDEX "{ix["name"]}"')
+            existing = {ix["name"] for ix in inspect(conn).get_indexes(table.name)}
+            for name, index in wanted.items():
+                if name not in existing:
+                    echo(f"creating index {name} ...")
+                    index.create(conn)
         search.create_search_index(conn)
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("ANALYZE")
