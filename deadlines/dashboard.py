@@ -26,7 +26,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
 from deadlines import alerts, lifecycle
-from deadlines.alerts import acknowledge, acknowledge_all, alerts_query, count_alerts, unread_count
+from deadlines.alerts import acknowledge, acknowledge_all, count_alerts, inbox_query, unread_count
 from deadlines.lifecycle import RUNNING_STATUSES
 from deadlines.scan import ALERT_KINDS, ALERT_LABELS, sql_condition
 from tthc.plans.reminders import PLAN_ALERT_KINDS, PLAN_ALERT_LABELS
@@ -346,7 +346,7 @@ HOME_ALERTS = 10
 def show_home():
     """The home page of a supervisor and of a unit head (issue 16): the dashboard, with their unread alerts first."""
     user = current_user._get_current_object()
-    stmt = alerts_query(user, unread_only=True)
+    stmt = inbox_query(db.session, user, unread_only=True)
     alerts = db.session.execute(stmt.limit(HOME_ALERTS)).all() if stmt is not None else []
     return _render_dashboard(home_alerts=alerts)
 
@@ -380,7 +380,7 @@ def list_alerts():
         kind = None
     page = parse_page(request.args.get("page"))
     per_page = current_app.config.get("PER_PAGE", 25)
-    stmt = alerts_query(user, unread_only=unread_only, kind=kind)
+    stmt = inbox_query(db.session, user, unread_only=unread_only, kind=kind)
     rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all() if stmt is not None else []
     total = count_alerts(db.session, user, unread_only=unread_only, kind=kind)
     return render_template(
@@ -429,7 +429,7 @@ def api_list_alerts():
         return api_error(422, f"kind phải là một trong: {', '.join((*ALERT_KINDS, *PLAN_ALERT_KINDS))}.",
                          field="kind")
     unread_only = request.args.get("unread") in ("1", "true")
-    stmt = alerts_query(user, unread_only=unread_only, kind=kind)
+    stmt = inbox_query(db.session, user, unread_only=unread_only, kind=kind)
     if stmt is None:
         return api_error(403, "Tài khoản này không có hộp cảnh báo.")
     rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()

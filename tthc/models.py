@@ -695,7 +695,7 @@ class Alert(db.Model):
                                                           index=True)
     kind: Mapped[str] = mapped_column(String(32))
     unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("unit.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
     scan_run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("scan_run.id"))
     emailed_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     # The alerts' clock reading when the alert was raised or last moved to another unit
@@ -715,6 +715,9 @@ class Alert(db.Model):
         Index("ix_alert_seq", "seq"),
         Index("ix_alert_unit_seq", "unit_id", "seq"),
         Index("ix_alert_kind_seq", "kind", "seq"),
+        # The inbox's order, newest first: a pass raises all its alerts at one instant, and on
+        # PostgreSQL an index of created_at alone left 120,000 of them to sort by id for a page.
+        Index("ix_alert_created_at_id", "created_at", "id"),
     )
 
 

@@ -5,7 +5,9 @@ at 1,000,000 dossiers), "nothing unread" could only be told by checking every al
 acknowledgements, on every page (issue 13). ``alert.seq`` is the alerts' clock reading when an alert
 was raised or moved to another unit (tthc/alert_clock.py), ``alert_watermark`` the reading up to
 which everything a user sees by role and unit is acknowledged; the badge reads the alerts above it
-through one of three indexes, which replace the plain index on ``alert.unit_id``.
+through one of three indexes, which replace the plain index on ``alert.unit_id``. The inbox's order
+(newest first, then by id) gets its own index instead of the one of ``created_at`` alone: a pass
+raises all its alerts at one instant, and PostgreSQL sorted 120,000 of them for a page of 25.
 
 The alerts already there are stamped with their ids (nothing is in flight during a migration, so
 their order is their commit order) and the clock starts at the largest; users have no watermark
@@ -52,9 +54,13 @@ def upgrade():
     op.create_index('ix_alert_seq', 'alert', ['seq'], unique=False)
     op.create_index('ix_alert_unit_seq', 'alert', ['unit_id', 'seq'], unique=False)
     op.create_index('ix_alert_kind_seq', 'alert', ['kind', 'seq'], unique=False)
+    op.drop_index('ix_alert_created_at', table_name='alert')
+    op.create_index('ix_alert_created_at_id', 'alert', ['created_at', 'id'], unique=False)
 
 
 def downgrade():
+    op.drop_index('ix_alert_created_at_id', table_name='alert')
+    op.create_index('ix_alert_created_at', 'alert', ['created_at'], unique=False)
     op.drop_index('ix_alert_kind_seq', table_name='alert')
     op.drop_index('ix_alert_unit_seq', table_name='alert')
     op.drop_index('ix_alert_seq', table_name='alert')
