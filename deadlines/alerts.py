@@ -63,9 +63,10 @@ def _visible_parts(user: User) -> list[tuple[object, bool]]:
     Besides the dossier alerts of their role, every user sees the reminders about the periods of the
     plan tasks an administrator linked them to (issue 17); supervisors and administrators see all.
     The two never overlap (an alert has one subject: a dossier or a plan period). The watermark covers
-    what the user sees by role and unit: that changes only when an alert moves to another unit (it is
-    stamped anew) or the user's role or unit changes (the watermark is then not read). It does not cover
-    the linked reminders, which a new link shows at once; they are a few a year."""
+    what the user sees by role and unit: that changes only when a dossier's units change (its alerts
+    follow it and are stamped anew, deadlines/store.py) or the user's role or unit changes (the
+    watermark is then not read). It does not cover the linked reminders, which a new link shows at
+    once; they are a few a year."""
     if user.role in ALL_ALERTS_ROLES:
         return [(True, True)]
     linked = Alert.plan_period_id.in_(
@@ -217,7 +218,7 @@ def acknowledge(session, user: User, alert_ids, now: datetime) -> int:
     if not ids:
         return 0
     todo = []
-    for start in range(0, len(ids), 500):  # a bounded IN: SQLite refuses a statement of 32,767 parameters
+    for start in range(0, len(ids), 500):  # a bounded IN: SQLite's default build caps a statement at 32,766 parameters
         stmt = select(Alert.id).where(Alert.id.in_(ids[start:start + 500]), ~_acked(user.id))
         if cond is not True:
             stmt = stmt.where(cond)

@@ -335,7 +335,7 @@ def run_scan(session, now: datetime, *, cal: WorkCalendar | None = None, kind: s
         new_alerts[k] = _insert_ignoring_duplicates(session, sel)
     seeks_only(session, False)
     if any(new_alerts.values()):
-        alert_clock.stamp_new_alerts(session)  # only a pass that raised alerts writes the clock
+        alert_clock.stamp_at_commit(session)  # only a pass that raised alerts writes the clock
 
     run.counts = {
         "flagged": flagged,

@@ -137,7 +137,7 @@ def write_life(session, dossier: Dossier, cal: WorkCalendar | None = None) -> li
 
 def _write_life(session, dossier: Dossier, cal: WorkCalendar) -> lifecycle.Life:
     life = lifecycle.replay(dossier.rule, life_events(session, dossier), cal)
-    holder_before = dossier.current_unit_id if dossier.current_unit_id is not None else dossier.unit_id
+    units_before = (dossier.unit_id, dossier.current_unit_id)
     for column, attribute in DERIVED_COLUMNS.items():
         value = getattr(life, attribute)
         if getattr(dossier, column) != value:
@@ -146,14 +146,15 @@ def _write_life(session, dossier: Dossier, cal: WorkCalendar) -> lifecycle.Life:
         dossier.unit_id = life.first_unit_id  # a dossier of a procedure without a unit: the unit it went to
     _write_handovers(dossier, life)
     holder = dossier.current_unit_id if dossier.current_unit_id is not None else dossier.unit_id
-    if dossier.id is not None and holder != holder_before:
+    if dossier.id is not None and (dossier.unit_id, dossier.current_unit_id) != units_before:
         # Alerts follow the dossier: the unit now holding it sees them, the previous one no longer does.
-        # Moved alerts are new to the unit's handlers: stamped anew, above their watermarks.
+        # Who may see them changes with either unit (deadlines.alerts._dossier_alerts_filter), so they
+        # are new to the handlers who now may: stamped anew at commit, above their watermarks.
         moved = session.execute(update(Alert).where(Alert.dossier_id == dossier.id)
                                 .values(unit_id=holder, seq=UNSEQUENCED)
                                 .execution_options(synchronize_session="fetch"))
         if moved.rowcount:
-            alert_clock.stamp_new_alerts(session)
+            alert_clock.stamp_at_commit(session)
     return life
 
 

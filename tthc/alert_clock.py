@@ -15,19 +15,24 @@ watermark past it would hide it. Here every transaction that raises or moves ale
 clock's one row and stamps its alerts with the value, holding the row's lock until it commits; a
 watermark is taken under a share lock of the same row, after which every alert stamped at or below
 the clock's value is committed and visible (SQLite serialises writers anyway). An alert is inserted
-as UNSEQUENCED (above every watermark) and stamped before its transaction ends.
+(or moved) as UNSEQUENCED, above every watermark, and stamped just before its transaction commits:
+the clock is the last lock a transaction takes, so it never waits for a dossier row while holding
+the clock (a scan holding dossier rows and a hand-over holding the clock would deadlock), and a long
+import holds it only for its commit.
 
 The clock's row is created on first use (tests empty every table between them).
 """
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from tthc.models import UNSEQUENCED, Alert, AlertClock
 
 _ROW = 1
+_PENDING = "tthc.alert_clock.pending"
 
 
 def tick(session) -> int:
@@ -42,16 +47,42 @@ def tick(session) -> int:
 
 def stamp_new_alerts(session) -> int:
     """Give the alerts this transaction inserted or moved (still UNSEQUENCED) one new clock reading.
-    Other transactions' unstamped rows are not visible to it: they stamp their own."""
+    Uncommitted rows of other transactions are invisible to it: each transaction stamps its own."""
     value = tick(session)
     session.execute(update(Alert).where(Alert.seq == UNSEQUENCED).values(seq=value)
                     .execution_options(synchronize_session=False))
     return value
 
 
+def stamp_at_commit(session) -> None:
+    """Have this transaction's UNSEQUENCED alerts stamped just before it commits (see the module)."""
+    session.info[_PENDING] = True
+
+
+def stamp_pending(session) -> int | None:
+    """Stamp now what :func:`stamp_at_commit` asked for (flushing first, so every row lock the
+    transaction needs is taken before the clock's). Returns the reading, None when nothing waited."""
+    if not session.info.pop(_PENDING, False):
+        return None
+    session.flush()
+    return stamp_new_alerts(session)
+
+
 def read_for_watermark(session) -> int:
     """The clock's value, read under a share lock: it waits for every transaction that advanced the
     clock to end, so every alert stamped at or below the value is committed and visible to the
-    statements that follow (READ COMMITTED takes a snapshot per statement). 0 before any alert."""
+    statements that follow (READ COMMITTED takes a snapshot per statement). 0 while there is no
+    committed clock row (before any alert, or while the very first reading is being inserted, which
+    no lock can wait for): a watermark of 0 covers nothing."""
     return session.scalar(select(AlertClock.value).where(AlertClock.id == _ROW)
                           .with_for_update(read=True)) or 0
+
+
+@event.listens_for(Session, "before_commit")
+def _stamp_before_commit(session) -> None:
+    stamp_pending(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_on_rollback(session) -> None:
+    session.info.pop(_PENDING, None)

@@ -9,10 +9,10 @@ through one of three indexes, which replace the plain index on ``alert.unit_id``
 (newest first, then by id) gets its own index instead of the one of ``created_at`` alone: a pass
 raises all its alerts at one instant, and PostgreSQL sorted 120,000 of them for a page of 25.
 
-The alerts already there are stamped with their ids (nothing is in flight during a migration, so
-their order is their commit order) and the clock starts at the largest; users have no watermark
-until their next acknowledgement. Adding a column needs no batch on SQLite, and none touches
-``dossier``, whose tally triggers a batch would drop.
+The alerts already there are stamped with their ids and the clock starts at the largest (no
+watermark exists yet, so any order is safe); users have no watermark until their next
+acknowledgement. No step is a batch on SQLite: none touches ``dossier``, whose tally triggers a
+batch would drop, and the downgrade keeps the acknowledgements (see there).
 
 Revision ID: a7c3e1f09b24
 Revises: e41c7a9d2b63
@@ -67,5 +67,6 @@ def downgrade():
     op.create_index('ix_alert_unit_id', 'alert', ['unit_id'], unique=False)
     op.drop_table('alert_watermark')
     op.drop_table('alert_clock')
-    with op.batch_alter_table('alert', schema=None) as batch_op:
-        batch_op.drop_column('seq')
+    # Not a batch: on SQLite it copies the table and drops the old one, and with foreign keys on
+    # (as the application's connections have them) the drop cascades to every acknowledgement.
+    op.execute("ALTER TABLE alert DROP COLUMN seq")  # SQLite 3.35 and later, PostgreSQL

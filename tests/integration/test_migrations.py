@@ -14,7 +14,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
 from config import TestingConfig
 from tthc import create_app
@@ -250,3 +250,41 @@ def test_the_tally_migration_builds_the_triggers_the_models_build_and_fills_the_
             ("r", "direct", "2026-03-01", 1), ("r", "online", "2026-03-01", 1)]
         assert {k for k, *_ in rows} == {"r", "d"}  # both in progress, each with its deadline, none finished
         db.session.remove()
+
+
+def test_the_alert_clock_migration_stamps_the_alerts_there_and_its_downgrade_keeps_the_acknowledgements(
+        migrated_app):
+    """a7c3e1f09b24 (issue 13): alerts already there get their ids as seq and the clock the largest;
+    taken back, no acknowledgement is lost (a batch on SQLite would drop ``alert`` and cascade)."""
+    from datetime import datetime
+
+    from intake.services import receive_dossier
+    from tests.factories import make_procedure, make_user
+    from tthc.models import Alert, AlertAck
+
+    _flask_db(migrated_app, "upgrade")
+    with migrated_app.app_context():
+        reception = make_user(db.session, role="reception")
+        dossier = receive_dossier(db.session, procedure=make_procedure(db.session), channel="direct",
+                                  applicant={"name": "Trần Thị Bích", "id_number": "048190012345"},
+                                  received_by=reception, now=datetime(2026, 3, 9, 9, 15))
+        for kind in ("not_forwarded", "overdue"):
+            alert = Alert(dossier_id=dossier.id, kind=kind, unit_id=dossier.unit_id,
+                          created_at=datetime(2026, 3, 24, 9, 0))
+            db.session.add(alert)
+            db.session.flush()
+            db.session.add(AlertAck(alert_id=alert.id, user_id=reception.id, acknowledged_at=alert.created_at))
+        db.session.commit()
+        ids = sorted(db.session.scalars(select(Alert.id)))
+        db.session.remove()
+    _flask_db(migrated_app, "downgrade", "e41c7a9d2b63")
+    with migrated_app.app_context():
+        assert db.session.scalar(text("SELECT count(*) FROM alert_ack")) == 2
+        db.session.remove()
+    _flask_db(migrated_app, "upgrade")
+    with migrated_app.app_context():
+        assert db.session.execute(text("SELECT id, seq FROM alert ORDER BY id")).all() == [(i, i) for i in ids]
+        assert db.session.scalar(text("SELECT value FROM alert_clock")) == max(ids)
+        assert db.session.scalar(text("SELECT count(*) FROM alert_ack")) == 2
+        db.session.remove()
+    assert _schema_differences(migrated_app) == []

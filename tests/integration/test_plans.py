@@ -16,7 +16,7 @@ from tests import reports_fixtures as rf
 from tests.factories import make_procedure, make_unit, make_user
 from tests.integration.test_reports import COLUMNS, read_summary
 from tthc.extensions import db
-from tthc.models import Alert, AuditLog, Plan, PlanPeriod, PlanProgress, PlanTask, User
+from tthc.models import Alert, AlertClock, AuditLog, Plan, PlanPeriod, PlanProgress, PlanTask, User
 from tthc.plans import queries, services
 
 SAMPLE = str(Path(__file__).resolve().parent.parent / "data" / "papi_plan_2018.csv")
@@ -215,7 +215,7 @@ def test_reminders_are_raised_once_per_period_and_kind_for_linked_users_else_sup
     for at in ("2018-04-03", "2018-04-03", "2018-04-09"):
         assert runner.invoke(args=["plan", "remind", "--at", at]).exit_code == 0
     with app.app_context():
-        from deadlines.alerts import count_alerts
+        from deadlines.alerts import acknowledge_all, count_alerts, unread_count
 
         kinds = db.session.execute(select(PlanTask.number, PlanPeriod.label, Alert.kind)
                                    .join(PlanPeriod, PlanPeriod.id == Alert.plan_period_id)
@@ -227,6 +227,13 @@ def test_reminders_are_raised_once_per_period_and_kind_for_linked_users_else_sup
         supervisor = make_user(db.session, role="supervisor")
         assert count_alerts(db.session, supervisor) == 13
         assert count_alerts(db.session, db.session.get(User, other_id)) == 0
+        # Each pass that raised reminders stamped them with the alerts' clock as it committed (issue 13):
+        # two readings, one per raising pass (the second pass at 03/04 raised nothing).
+        seqs = sorted(set(db.session.scalars(select(Alert.seq))))
+        assert seqs == [1, 2] and db.session.scalar(select(AlertClock.value)) == 2
+        acknowledge_all(db.session, supervisor, datetime(2018, 4, 9, 10, 0))
+        db.session.commit()
+        assert unread_count(db.session, supervisor) == 0
     assert runner.invoke(args=["plan", "remind", "--at", "2019-01-08"]).exit_code == 0
     with app.app_context():
         h = db.session.get(User, handler_id)

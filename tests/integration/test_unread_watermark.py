@@ -13,6 +13,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from deadlines import alerts as alerts_module
 from deadlines.alerts import acknowledge, acknowledge_all, alerts_query, count_alerts, inbox_query, unread_count
@@ -21,14 +22,21 @@ from deadlines.store import calendar_for
 from intake import services
 from tests.integration.test_intake_services import desk, forward, receive  # noqa: F401  (the desk fixture)
 from tthc import accounts, alert_clock
-from tthc.models import UNSEQUENCED, Alert, AlertClock, AlertWatermark
+from tthc.models import UNSEQUENCED, Alert, AlertAck, AlertClock, AlertWatermark
 
 SCAN_AT = datetime(2026, 3, 24, 9, 0)  # past the desk's dossiers' deadline (23/03 09:15): overdue
 ACK_AT = datetime(2026, 3, 24, 9, 30)
 
 
 def _scan(desk, at=SCAN_AT):
-    return run_scan(desk.session, at, cal=calendar_for(desk.session))
+    """One pass, committed: its alerts are stamped as its transaction commits."""
+    run = run_scan(desk.session, at, cal=calendar_for(desk.session))
+    desk.session.commit()
+    return run
+
+
+def _clock(desk) -> int:
+    return desk.session.scalar(select(AlertClock.value))
 
 
 def _overdue_in_three_places(desk):
@@ -50,14 +58,24 @@ def _watermark(desk, user) -> AlertWatermark | None:
     return desk.session.get(AlertWatermark, user.id)
 
 
-def test_every_alert_of_a_pass_is_stamped_with_the_clock_before_its_transaction_ends(desk):
-    _overdue_in_three_places(desk)
-    seqs = desk.session.scalars(select(Alert.seq)).all()
-    clock = desk.session.scalar(select(AlertClock.value))
-    assert seqs and set(seqs) == {clock}, "one pass, one reading, never UNSEQUENCED"
-    before = clock
+def test_every_alert_of_a_pass_is_stamped_with_the_clock_as_its_transaction_commits(desk):
+    s = desk.session
+    at_a, at_b, at_desk = receive(desk), receive(desk), receive(desk)
+    forward(desk, at_a)
+    forward(desk, at_b, unit=desk.unit_b)
+    s.commit()
+    run_scan(s, SCAN_AT, cal=calendar_for(s))
+    assert set(s.scalars(select(Alert.seq))) == {UNSEQUENCED}, "the clock is the last lock: taken at commit"
+    assert _clock(desk) is None
+    s.commit()
+    seqs = s.scalars(select(Alert.seq)).all()
+    assert seqs and set(seqs) == {_clock(desk)} == {1}, "one pass, one reading"
     _scan(desk, datetime(2026, 3, 25, 9, 0))  # a steady pass: nothing new, the clock is not written
-    assert desk.session.scalar(select(AlertClock.value)) == before
+    assert _clock(desk) == 1
+    run_scan(s, datetime(2026, 3, 26, 9, 0), cal=calendar_for(s))
+    s.rollback()  # a pass rolled back leaves nothing to stamp at the next commit
+    s.commit()
+    assert _clock(desk) == 1
 
 
 def test_once_everything_is_acknowledged_nothing_is_unread_and_the_watermark_is_the_clock(desk):
@@ -89,8 +107,9 @@ def test_an_alert_moved_to_another_unit_is_unread_for_its_handlers_though_older_
 
     services.record_event(s, at_b, "step_handed_over", user=desk.supervisor, now=datetime(2026, 3, 24, 10),
                           unit=desk.unit_a)
+    s.commit()
 
-    assert all(seq > mark for seq in s.scalars(select(Alert.seq).where(Alert.id.in_(moved))))
+    assert set(s.scalars(select(Alert.seq).where(Alert.id.in_(moved)))) == {_clock(desk)} and _clock(desk) > mark
     assert _unread_ids(desk, desk.handler) == moved and unread_count(s, desk.handler) == len(moved)
     assert unread_count(s, desk.supervisor) == 0, "the supervisor acknowledged them: still read"
 
@@ -133,12 +152,27 @@ def test_a_watermark_is_not_read_once_the_user_has_another_unit_or_role(desk):
     accounts.update_user(s, handler, role="supervisor", unit=None, full_name=handler.full_name,
                          is_unit_head=False, active=True)
     everything = set(s.scalars(select(Alert.id)))
-    acked_before = everything - unit_b_alerts - set(
-        s.scalars(select(Alert.id).where(Alert.unit_id == desk.unit_b.id)))
-    assert unread_count(s, handler) == len(everything - acked_before)
+    acked_before = set(s.scalars(select(AlertAck.alert_id).where(AlertAck.user_id == handler.id)))
+    assert acked_before and unread_count(s, handler) == len(everything - acked_before) > 0
     acknowledge_all(s, handler, ACK_AT)
     wm = _watermark(desk, handler)
     assert (wm.role, wm.unit_id) == ("supervisor", None) and unread_count(s, handler) == 0
+
+
+def test_a_watermark_is_not_read_under_another_role_in_the_same_unit(desk):
+    s = desk.session
+    _overdue_in_three_places(desk)
+    user = desk.handler_b
+    acknowledge_all(s, user, ACK_AT)
+    assert _watermark(desk, user).acked_through == _clock(desk) and unread_count(s, user) == 0
+    not_forwarded = set(s.scalars(select(Alert.id).where(Alert.kind == "not_forwarded")))
+    assert not_forwarded and not not_forwarded & set(
+        s.scalars(select(AlertAck.alert_id).where(AlertAck.user_id == user.id))), "unit B never saw them"
+
+    accounts.update_user(s, user, role="reception", unit=desk.unit_b, full_name=user.full_name,
+                         is_unit_head=False, active=True)
+
+    assert _unread_ids(desk, user) == not_forwarded and unread_count(s, user) == len(not_forwarded)
 
 
 def test_an_alert_left_unstamped_is_above_every_watermark(desk):
@@ -151,8 +185,12 @@ def test_an_alert_left_unstamped_is_above_every_watermark(desk):
     s.flush()
     assert s.scalar(select(Alert.seq).where(Alert.dossier_id == stray.id)) == UNSEQUENCED
     assert unread_count(s, desk.supervisor) == 1
-    acknowledge_all(s, desk.supervisor, ACK_AT)
-    assert _watermark(desk, desk.supervisor).acked_through < UNSEQUENCED, "never past the clock"
+    stray_alert = s.scalar(select(Alert.id).where(Alert.dossier_id == stray.id))
+    acknowledge(s, desk.supervisor, [stray_alert], ACK_AT)
+    s.commit()  # nothing asked for a stamp: it stays UNSEQUENCED, and the watermark stays at the clock
+    assert s.scalar(select(Alert.seq).where(Alert.id == stray_alert)) == UNSEQUENCED
+    assert _watermark(desk, desk.supervisor).acked_through == _clock(desk) < UNSEQUENCED
+    assert unread_count(s, desk.supervisor) == 0
 
 
 @pytest.mark.parametrize("cap", [1000, 1], ids=["ids first", "walk by date"])
@@ -245,11 +283,10 @@ def test_a_watermark_waits_for_a_transaction_that_advanced_the_clock(app, backen
         outcome = {}
 
         def reader():
-            with engine.connect() as conn:
+            with engine.connect() as conn, Session(bind=conn) as session:
                 conn.exec_driver_sql("SET lock_timeout = '200ms'")
                 try:
-                    conn.execute(select(AlertClock.value).with_for_update(read=True))
-                    outcome["read"] = True
+                    outcome["read"] = alert_clock.read_for_watermark(session)
                 except OperationalError as exc:
                     outcome["error"] = str(exc)
 
@@ -257,8 +294,9 @@ def test_a_watermark_waits_for_a_transaction_that_advanced_the_clock(app, backen
         thread.start()
         thread.join()
         assert "lock timeout" in outcome.get("error", ""), outcome
-        writer.rollback()
-        with engine.connect() as conn:
-            conn.exec_driver_sql("SET lock_timeout = '200ms'")
-            conn.execute(select(AlertClock.value).with_for_update(read=True))  # free once it ended
+        writer.commit()
+        thread = threading.Thread(target=reader)  # free once it ended, and the reading is the writer's
+        thread.start()
+        thread.join()
+        assert outcome.get("read") == 2, outcome
         engine.dispose()

@@ -54,6 +54,6 @@ def raise_reminders(session, now: datetime) -> dict[str, int]:
             rule, unreported, ~exists().where(Alert.plan_period_id == PlanPeriod.id, Alert.kind == kind))
         counts[kind] = _insert(session, sel)
     if any(counts.values()):
-        alert_clock.stamp_new_alerts(session)
+        alert_clock.stamp_at_commit(session)
     session.flush()
     return counts
