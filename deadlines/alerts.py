@@ -114,6 +114,13 @@ def _unread_parts(user: User, through: int) -> list:
     return out
 
 
+def _read_unread_parts(session, user: User) -> tuple[int, list]:
+    """The user's watermark (read only when a part is covered by it) and their unread parts."""
+    covered = any(watermarked for _, watermarked in _visible_parts(user))
+    through = watermark(session, user) if covered else 0
+    return through, _unread_parts(user, through)
+
+
 def alerts_query(user: User, *, unread_only: bool = False, kind: str | None = None, through: int = 0):
     """SELECT (Alert, Dossier.code, acknowledged) for the user's inbox, newest first; None if no access.
     ``through``: the user's :func:`watermark`, which lets ``unread_only`` skip what it covers."""
@@ -154,11 +161,8 @@ def count_alerts(session, user: User, *, unread_only: bool = False, kind: str | 
     """The alerts ``user`` sees (``unread_only``: not acknowledged by them); with ``cap``, exact up to
     ``cap`` and ``cap + 1`` beyond (no more rows are read). One count per part of what the user sees
     (_visible_parts), each served by its own index: as one OR, PostgreSQL filters every alert."""
-    if unread_only:
-        covered = any(watermarked for _, watermarked in _visible_parts(user))
-        parts = _unread_parts(user, watermark(session, user) if covered else 0)
-    else:
-        parts = [cond for cond, _ in _visible_parts(user)]
+    parts = (_read_unread_parts(session, user)[1] if unread_only
+             else [cond for cond, _ in _visible_parts(user)])
     total = 0
     for cond in parts:
         stmt = select(Alert.id)
@@ -184,10 +188,9 @@ def inbox_query(session, user: User, *, unread_only: bool = False, kind: str | N
     page's ten), and SQLite has no statistics to choose between them."""
     if not unread_only:
         return alerts_query(user, kind=kind)
-    covered = any(watermarked for _, watermarked in _visible_parts(user))
-    through = watermark(session, user) if covered else 0
+    through, parts = _read_unread_parts(session, user)
     ids: list[int] = []
-    for cond in _unread_parts(user, through):
+    for cond in parts:
         stmt = select(Alert.id).where(cond)
         if kind:
             stmt = stmt.where(Alert.kind == kind)
